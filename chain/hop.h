@@ -1,0 +1,43 @@
+/* One hop of a chain: a connected, verified, authenticated SSH session
+ * driven by its pump thread, reached over TCP (first hop) or through a
+ * direct-tcpip channel of the hop before it. */
+#ifndef JUMPFS_CHAIN_HOP_H
+#define JUMPFS_CHAIN_HOP_H
+
+#include <glib.h>
+#include "chain/config.h"
+#include "chain/knownhosts.h"
+
+typedef struct Hop Hop;
+
+/* What happened while connecting, for --check and -d. */
+typedef struct {
+	HostKeyReport host_key;
+	char *auth_method;
+	gint64 connect_us;     /* TCP or channel, plus SSH handshake */
+	gint64 auth_us;
+} HopReport;
+
+/* index is 0-based, total the chain's length (for "hop 2/3" in messages).
+ * via is NULL for the first hop; the new hop keeps a reference to it.
+ * report may be NULL. */
+Hop *hop_connect(const HopSpec *spec, guint index, guint total, Hop *via,
+		 HopReport *report, GError **error);
+Hop *hop_ref(Hop *hop);
+void hop_unref(Hop *hop);
+
+/* FALSE once this hop or any hop before it has died. */
+gboolean hop_is_alive(Hop *hop);
+const char *hop_label(Hop *hop);
+
+/* A stream through this hop to the next hop's sshd (a socketpair end). */
+int hop_open_forward(Hop *hop, const HopSpec *next, GError **error);
+/* A stream to this hop's sftp subsystem. */
+int hop_open_sftp(Hop *hop, GError **error);
+
+void hop_report_clear(HopReport *report);
+
+/* "hop 2/3 (user2@jumphost2:2222)" */
+char *hop_make_label(const HopSpec *spec, guint index, guint total);
+
+#endif
