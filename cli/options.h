@@ -1,0 +1,46 @@
+/* The command line: sshfs-compatible options parsed with fuse_opt. */
+#ifndef JUMPFS_CLI_OPTIONS_H
+#define JUMPFS_CLI_OPTIONS_H
+
+#include <fuse.h>
+#include <glib.h>
+
+typedef struct {
+	/* The remote: [user@]host[:path] split in two. */
+	char *destination;       /* [user@]host */
+	char *remote_path;       /* may be NULL: the login directory */
+
+	/* ssh side */
+	char *jump;              /* -J */
+	char *config_file;       /* -F, -o ssh_config= */
+	int port;                /* -p, -o port= */
+	GPtrArray *ssh_options;  /* "Keyword=value" from -o, char * */
+
+	/* jumpfs side */
+	int reconnect;           /* -o reconnect / noreconnect */
+	unsigned max_conns;
+	char *idmap;             /* none | user */
+	int follow_symlinks;
+	int transform_symlinks;
+	unsigned read_chunk;     /* -o read_chunk= (request size, bytes) */
+	unsigned write_chunk;
+	int check;               /* --check: diagnose the chain and exit */
+	int show_help;
+	int show_version;
+
+	/* FUSE side, filled by fuse_parse_cmdline */
+	char *mountpoint;
+	int foreground;
+	int debug;
+	int singlethread;
+	unsigned max_threads;
+} CliOptions;
+
+/* Parses argv; what FUSE itself must see is left in fuse_args. Returns
+ * FALSE with *error for a bad command line. */
+gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
+			   struct fuse_args *fuse_args, GError **error);
+void cli_options_clear(CliOptions *options);
+void cli_options_print_help(const char *program);
+
+#endif
