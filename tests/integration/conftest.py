@@ -1,0 +1,98 @@
+"""pytest fixtures for the jumpfs integration tests.
+
+- `lab` (session): brings the namespace lab up once (scripts/lab up) and
+  yields a lab.Lab; skips everything when the machine cannot host it.  After
+  every test that used it, faults are undone (scripts/lab restore), so one
+  failing test does not break the next.  The lab is left up at the end.
+- `jumpfs_bin` (session): path of the jumpfs binary (--jumpfs, $JUMPFS_BIN,
+  or build/cli/jumpfs); skips the test when it is not built.
+- `mountpoint`: a fresh directory under /tmp owned by the client user; on
+  teardown, even after a failure, lazily unmounted and any jumpfs left killed.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import lab as labmod
+
+
+def pytest_addoption(parser):
+    default = os.environ.get("JUMPFS_BIN") or str(labmod.REPO_ROOT / "build" / "cli" / "jumpfs")
+    parser.addoption("--jumpfs", default=default,
+                     help="jumpfs binary to test (default: $JUMPFS_BIN or build/cli/jumpfs)")
+
+
+def _why_no_lab():
+    """Reason the lab cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces"
+    if not os.path.exists("/dev/fuse"):
+        return "needs /dev/fuse"
+    if shutil.which("ip") is None:
+        return "needs root to create network namespaces (no 'ip' command: install iproute2)"
+    # Creating a namespace is the only honest test of `ip netns` (containers
+    # often lack CAP_SYS_ADMIN or a writable /run/netns).
+    probe = f"jfs-probe-{os.getpid()}"
+    proc = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return ("needs root to create network namespaces "
+                f"(ip netns add failed: {proc.stderr.strip()})")
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab():
+    reason = _why_no_lab()
+    if reason:
+        pytest.skip(reason)
+    try:
+        labmod.lab("up")
+    except labmod.LabError as e:
+        pytest.fail(f"the lab did not come up:\n{e}", pytrace=False)
+    if not labmod.routes_safe():
+        pytest.fail("lab routes would send 10.77.x.x off this machine; refusing to test",
+                    pytrace=False)
+    yield labmod.Lab()
+    # Leave the lab up (others use it) but with no fault left behind.
+    labmod.restore()
+
+
+@pytest.fixture(autouse=True)
+def _lab_faults_undone(request):
+    """Undo lab faults after each test that used the lab, pass or fail."""
+    yield
+    if "lab" in request.fixturenames:
+        # Always: a test may have poked the lab without the helpers.  Cheap
+        # (no sshd restart) when nothing changed.
+        labmod.restore()
+
+
+@pytest.fixture(scope="session")
+def jumpfs_bin(request):
+    path = Path(request.config.getoption("--jumpfs")).resolve()
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"jumpfs binary not found at {path} (build it, or pass --jumpfs / "
+                    "set JUMPFS_BIN)")
+    return path
+
+
+@pytest.fixture
+def mountpoint(lab):
+    import pwd
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    path = Path(tempfile.mkdtemp(prefix="jumpfs-mnt-", dir="/tmp"))
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+    path.chmod(0o755)
+    yield path
+    labmod.cleanup_mount(path)
+    if not labmod.is_mounted(path):
+        try:
+            path.rmdir()
+        except OSError:
+            pass  # something was written into the bare directory: leave it
