@@ -74,6 +74,9 @@ GPtrArray *sftpc_extensions(SftpConn *conn); /* char *"name=version", owned by c
 /* Request sizes. Defaults fit a whole SFTP message in one 32 KiB channel
  * message (see notes: a split reply costs a delayed ACK per jump). */
 void sftpc_set_chunk_sizes(SftpConn *conn, uint32_t read_chunk, uint32_t write_chunk);
+/* The sizes in effect: 0 above means the default, and both are clamped to
+ * what the server accepts (limits@openssh.com) and to our 256 KiB cap. */
+void sftpc_get_chunk_sizes(SftpConn *conn, uint32_t *read_chunk, uint32_t *write_chunk);
 
 int sftpc_realpath(SftpConn *conn, const char *path, char **resolved);
 int sftpc_stat(SftpConn *conn, const char *path, SftpAttrs *attrs);
@@ -115,8 +118,14 @@ int sftpc_symlink(SftpConn *conn, const char *target, const char *linkpath);
 int sftpc_hardlink(SftpConn *conn, const char *oldpath, const char *newpath);
 /* statvfs@openssh.com when offered, else -ENOSYS. */
 int sftpc_statvfs(SftpConn *conn, const char *path, struct statvfs *st);
+/* fstatvfs@openssh.com when offered, else -ENOSYS. */
+int sftpc_fstatvfs(SftpConn *conn, const SftpHandle *handle, struct statvfs *st);
+/* expand-path@openssh.com ("~/x", "~user/x") when offered, else -ENOSYS. */
+int sftpc_expand_path(SftpConn *conn, const char *path, char **expanded);
 
-/* SSH_FX_* status code to errno, in one place. message may be NULL. */
+/* SSH_FX_* status code to errno, in one place. message may be NULL.
+ * Returns a positive errno value; 0 for OK and for EOF (callers that can
+ * meet EOF handle it themselves). */
 int sftp_status_to_errno(uint32_t status, const char *message);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SftpConn, sftpc_unref)
