@@ -57,7 +57,7 @@ def sh(command, check=True, timeout=120):
 
 def py(code, check=True, timeout=120):
     """Runs Python code as JFS_USER; returns stdout."""
-    proc = labmod.as_user(["python3", "-c", code], timeout=timeout)
+    proc = labmod.as_user(["/usr/bin/python3", "-c", code], timeout=timeout)
     if check:
         assert proc.returncode == 0, f"python as {labmod.JFS_USER} failed:\n{proc.stderr}"
     return proc.stdout
