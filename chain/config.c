@@ -353,10 +353,11 @@ config_percent_expand(const char *text, const ConfigTokens *tokens,
 	return g_string_free(out, FALSE);
 }
 
+/* shown: the value as written, for messages. */
 static char *
-config_expand_checked(const char *text, const ConfigTokens *tokens,
-                      const char *allowed, const char *keyword,
-                      ConfigWhere where, GError **error)
+config_expand_checked(const char *text, const char *shown,
+                      const ConfigTokens *tokens, const char *allowed,
+                      const char *keyword, ConfigWhere where, GError **error)
 {
 	char bad = 0;
 	char *expanded = config_percent_expand(text, tokens, allowed, &bad);
@@ -365,10 +366,10 @@ config_expand_checked(const char *text, const ConfigTokens *tokens,
 		if (bad == '\0')
 			config_set_error(error, where.file, where.line,
 				"%s \"%s\": '%%' at end of value (host %s)", keyword,
-				text, tokens->alias);
+				shown, tokens->alias);
 		else
 			config_set_error(error, where.file, where.line,
-				"%s \"%s\": unknown token %%%c (host %s)", keyword, text,
+				"%s \"%s\": unknown token %%%c (host %s)", keyword, shown,
 				bad, tokens->alias);
 	}
 	return expanded;
@@ -387,8 +388,8 @@ config_expand_path(const char *path, const ConfigTokens *tokens,
 			"%s \"%s\": unknown user after ~", keyword, path);
 		return NULL;
 	}
-	return config_expand_checked(tilde, tokens, "dhnpru", keyword, where,
-	                             error);
+	return config_expand_checked(tilde, path, tokens, "dhnpru", keyword,
+	                             where, error);
 }
 
 static GPtrArray *
@@ -436,8 +437,9 @@ config_fill_hop(const ConfigContext *ctx, const char *alias,
 	hop->port = opts->port > 0 ? opts->port : CONFIG_DEFAULT_PORT;
 	/* In HostName only %h (the alias) and %% exist. */
 	if (opts->hostname != NULL)
-		hop->hostname = config_expand_checked(opts->hostname, &tokens, "h",
-			"HostName", opts->hostname_where, error);
+		hop->hostname = config_expand_checked(opts->hostname,
+			opts->hostname, &tokens, "h", "HostName", opts->hostname_where,
+			error);
 	else
 		hop->hostname = g_strdup(alias);
 	if (hop->hostname == NULL)
@@ -497,11 +499,10 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 	HopSpec *hop = NULL;
 
 	config_options_init(&opts);
-	/* -J comes first and also disables a configured ProxyCommand. */
+	/* -J comes first; being set, it also shuts out ProxyCommand. */
 	if (request->jump != NULL) {
 		opts.jump = g_strdup(request->jump);
 		opts.jump_where = request->jump_where;
-		opts.proxy_command = g_strdup("none");
 	}
 	if (request->target &&
 	    !config_eval_files(ctx->options, request->alias, &opts, error))
