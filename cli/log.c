@@ -1,5 +1,6 @@
 #include "cli/log.h"
 
+#include <stdio.h>
 #include <syslog.h>
 
 static gboolean log_use_syslog;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chain/cache.h"
+#include "chain/errors.h"
 #include "chain/config.h"
 #include "cli/check.h"
 #include "cli/daemon.h"
@@ -73,6 +74,7 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 	Remote *remote = NULL;
 	FsContext *ctx = NULL;
 	struct fuse *fuse = NULL;
+	g_autofree char *fsname = NULL;
 
 	opener.chain = resolve_chain(options, &error);
 	if (opener.chain == NULL)
@@ -93,7 +95,7 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 	if (ctx == NULL)
 		goto out;
 
-	g_autofree char *fsname = g_strdup_printf("-ofsname=%s:%s", options->destination,
+	fsname = g_strdup_printf("-ofsname=%s:%s", options->destination,
 						  options->remote_path ? options->remote_path : "");
 	fuse_opt_insert_arg(fuse_args, 1, fsname);
 	fuse_opt_insert_arg(fuse_args, 1, "-osubtype=jumpfs");
@@ -115,13 +117,13 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 		fuse_unmount(fuse);
 		goto out;
 	}
-	g_message("mounted %s:%s on %s", options->destination, remote_root(remote),
-		  options->mountpoint);
 	if (report_fd >= 0) {
 		daemon_report_ready(report_fd);
 		report_fd = -1;
 		log_to_syslog();
 	}
+	g_message("mounted %s:%s on %s", options->destination, remote_root(remote),
+		  options->mountpoint);
 
 	int rc;
 	if (options->singlethread) {

@@ -4,7 +4,9 @@
  * and rejects with its own message if it does not know it. */
 #include "cli/options.h"
 
+#include <fuse_lowlevel.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chain/errors.h"
@@ -60,8 +62,10 @@ static const struct fuse_opt cli_option_table[] = {
 	FUSE_OPT_END
 };
 
+/* fuse_opt hands the same pointer to the table's offsets and to the
+ * callback, so the options must sit at offset 0 of the callback's state. */
 typedef struct {
-	CliOptions *options;
+	CliOptions options;
 	int nonopts;
 	GError *error;
 } ParseState;
@@ -96,14 +100,14 @@ static gboolean cli_parse_port(ParseState *state, const char *value)
 			    "bad port '%s'", value);
 		return FALSE;
 	}
-	state->options->port = (int)port;
+	state->options.port = (int)port;
 	return TRUE;
 }
 
 static int cli_option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	ParseState *state = data;
-	CliOptions *options = state->options;
+	CliOptions *options = &state->options;
 	(void)outargs;
 
 	switch (key) {
@@ -160,14 +164,15 @@ static int cli_option_proc(void *data, const char *arg, int key, struct fuse_arg
 gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 			   struct fuse_args *fuse_args, GError **error)
 {
-	memset(options, 0, sizeof(*options));
-	options->reconnect = 1;
-	options->max_conns = 1;
-	options->ssh_options = g_ptr_array_new_with_free_func(g_free);
+	ParseState state = { 0 };
+	state.options.reconnect = 1;
+	state.options.max_conns = 1;
+	state.options.ssh_options = g_ptr_array_new_with_free_func(g_free);
 
-	ParseState state = { .options = options };
 	*fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	if (fuse_opt_parse(fuse_args, options, cli_option_table, cli_option_proc) < 0) {
+	int rc = fuse_opt_parse(fuse_args, &state, cli_option_table, cli_option_proc);
+	*options = state.options;
+	if (rc < 0) {
 		if (state.error == NULL)
 			g_set_error(&state.error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 				    "bad command line (see jumpfs --help)");
