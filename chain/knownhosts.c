@@ -29,6 +29,35 @@ static char *knownhosts_name(const HopSpec *spec)
 	return g_strdup_printf("[%s]:%d", spec->hostname, spec->port);
 }
 
+/* The key known_hosts holds for name, and its line, for the message about
+ * a changed key: libssh returns no entry in that case. */
+static char *knownhosts_expected(const char *file, const char *name, int *line_no)
+{
+	g_autofree char *text = NULL;
+	char *found = NULL;
+	if (!g_file_get_contents(file, &text, NULL, NULL))
+		return NULL;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (int i = 0; lines[i] != NULL && found == NULL; i++) {
+		struct ssh_knownhosts_entry *entry = NULL;
+		const char *line = g_strstrip(lines[i]);
+		if (*line == '\0' || *line == '#' || *line == '@')
+			continue;
+		if (ssh_known_hosts_parse_line(name, line, &entry) == SSH_OK && entry != NULL) {
+			if (entry->publickey != NULL) {
+				g_autofree char *fingerprint = knownhosts_fingerprint(entry->publickey);
+				found = g_strdup_printf("%s %s",
+					ssh_key_type_to_char(ssh_key_type(entry->publickey)),
+					fingerprint);
+				*line_no = i + 1;
+			}
+		}
+		if (entry != NULL)
+			ssh_knownhosts_entry_free(entry);
+	}
+	return found;
+}
+
 /* Looks the key up in each UserKnownHostsFile (libssh takes one at a time)
  * and the first GlobalKnownHostsFile; the first file that knows the host
  * decides. Leaves SSH_OPTIONS_KNOWNHOSTS on the deciding file, or on the
@@ -89,16 +118,17 @@ gboolean knownhosts_verify(ssh_session session, const HopSpec *spec,
 		break;
 	case SSH_KNOWN_HOSTS_CHANGED:
 	case SSH_KNOWN_HOSTS_OTHER: {
-		g_autofree char *expected = entry && entry->publickey
-			? knownhosts_fingerprint(entry->publickey) : g_strdup("(another key type)");
+		int line_no = 0;
+		g_autofree char *expected = knownhosts_expected(file, name, &line_no);
 		report->status = "CHANGED";
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_HOSTKEY_CHANGED,
-			    "%s: HOST KEY CHANGED for %s: known_hosts (%s) expects %s, "
+			    "%s: HOST KEY CHANGED for %s: %s line %d has %s, "
 			    "the server offered %s %s. Someone may be intercepting the "
 			    "connection, or the host key was replaced; refusing to connect. "
 			    "If the change is expected, remove the old entry with "
 			    "ssh-keygen -R '%s'",
-			    label, name, file, expected, report->key_type,
+			    label, name, file, line_no,
+			    expected ? expected : "another key", report->key_type,
 			    report->fingerprint, name);
 		break;
 	}

@@ -88,12 +88,15 @@ def test_backend_sshd_down_names_hop_2(lab, jumpfs_bin, mountpoint):
     assert "10.77.3.2:22" in message and "refused" in message
 
 
-def test_proxycommand_is_refused_clearly(lab, jumpfs_bin, mountpoint, tmp_path):
-    config = tmp_path / "config"
+def test_proxycommand_is_refused_clearly(lab, jumpfs_bin, mountpoint):
+    # Next to the mount point: a directory the lab user can read.
+    config = mountpoint.parent / f"{mountpoint.name}.ssh_config"
     config.write_text("Host viacommand\n  HostName 10.77.3.2\n"
                       "  ProxyCommand ssh -W %h:%p jumphost1\n")
     config.chmod(0o644)
-    tmp_path.chmod(0o755)
-    message = expect_failure(jumpfs_bin, mountpoint, "viacommand", "-F", str(config))
+    try:
+        message = expect_failure(jumpfs_bin, mountpoint, "viacommand", "-F", str(config))
+    finally:
+        config.unlink()
     assert "ProxyCommand is not supported" in message
     assert "ProxyJump" in message
