@@ -488,6 +488,26 @@ fail:
 	return NULL;
 }
 
+/* Liveness and timeouts from -o are about the whole chain: a mount whose
+ * jump host dies silently hangs just the same, so -o ServerAliveInterval,
+ * ServerAliveCountMax and ConnectTimeout reach every hop (unlike ssh -o,
+ * which only the last ssh of a ProxyJump chain sees). */
+static gboolean
+config_apply_chain_options(const ConfigContext *ctx, const char *alias,
+                           ConfigOptions *opts, GError **error)
+{
+	ConfigOptions from_command_line;
+	config_options_init(&from_command_line);
+	gboolean ok = config_eval_files(ctx->options, alias, &from_command_line, error);
+	if (ok) {
+		opts->alive_interval = from_command_line.alive_interval;
+		opts->alive_count_max = from_command_line.alive_count_max;
+		opts->connect_timeout = from_command_line.connect_timeout;
+	}
+	config_options_clear(&from_command_line);
+	return ok;
+}
+
 /* One hop, as `ssh [-l user] [-p port] [-J jump] [-o ...] alias` would
  * see it. On success *next_jump is the hop's ProxyJump list (NULL when it
  * is reached directly) and *next_where where that list came from. */
@@ -506,6 +526,8 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 	}
 	if (request->target &&
 	    !config_eval_files(ctx->options, request->alias, &opts, error))
+		goto out;
+	if (!request->target && !config_apply_chain_options(ctx, request->alias, &opts, error))
 		goto out;
 	/* -p beats -o Port; user@ and an ssh:// port do not beat -o. */
 	if (request->port > 0)

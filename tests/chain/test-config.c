@@ -670,6 +670,30 @@ test_hop_key_copy(void)
 	chain_spec_free(NULL);
 }
 
+/* -o keepalive and timeout options reach the jump hosts too (unlike ssh),
+ * but the jump hosts' own config still comes after them. */
+static void
+test_chain_wide_options(void)
+{
+	ConfigRequest request = {
+		.destination = "t", .config_file = "none", .jump = "j1,j2",
+		.options = LIST("ServerAliveInterval=2", "ServerAliveCountMax=4",
+		                "ConnectTimeout=7", "User=only-target"),
+		.home_dir = "/nonexistent-home", .local_user = "localuser",
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ChainSpec) chain = config_resolve(&request, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(chain->hops->len, ==, 3);
+	for (guint i = 0; i < 3; i++) {
+		g_assert_cmpint(hop_at(chain, i)->server_alive_interval, ==, 2);
+		g_assert_cmpint(hop_at(chain, i)->server_alive_count_max, ==, 4);
+		g_assert_cmpint(hop_at(chain, i)->connect_timeout, ==, 7);
+	}
+	g_assert_cmpstr(hop_at(chain, 0)->user, ==, "localuser");
+	g_assert_cmpstr(hop_at(chain, 2)->user, ==, "only-target");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -680,5 +704,6 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/chain/config/include/depth", test_include_depth);
 	g_test_add_func("/chain/config/hop/key-copy", test_hop_key_copy);
+	g_test_add_func("/chain/config/cmdline/chain-wide-options", test_chain_wide_options);
 	return g_test_run();
 }
