@@ -131,6 +131,8 @@ static void pump_wake(Pump *pump)
 	(void)n; /* a full eventfd is already a wake-up */
 }
 
+static void pump_mark_dead(Pump *pump, const char *why);
+
 /* ---- opening channels (pump thread) ---- */
 
 /* libssh reports an open failure as "... error (CODE) TEXT": the code is
@@ -201,7 +203,10 @@ static void pump_open_channel(Pump *pump, OpenRequest *req)
 {
 	ssh_channel channel = ssh_channel_new(pump->session);
 	int rc = SSH_ERROR;
-	long timeout = CHANNEL_OPEN_TIMEOUT_S;
+	/* A hop that does not answer within its keepalive window is dead. */
+	long timeout = pump->keepalive_interval_s > 0
+		? (long)pump->keepalive_interval_s * pump->keepalive_count_max
+		: CHANNEL_OPEN_TIMEOUT_S;
 
 	req->result_fd = -1;
 	if (channel == NULL) {
@@ -220,6 +225,13 @@ static void pump_open_channel(Pump *pump, OpenRequest *req)
 			rc = ssh_channel_request_subsystem(channel, req->target);
 	}
 	ssh_set_blocking(pump->session, 0);
+	if (rc == SSH_AGAIN) {
+		g_set_error(&req->error, JUMPFS_ERROR, JUMPFS_ERROR_TIMEOUT,
+			    "%s did not answer within %ld s", pump->label, timeout);
+		ssh_channel_free(channel);
+		pump_mark_dead(pump, "no answer to a channel request");
+		return;
+	}
 	if (rc != SSH_OK) {
 		pump_set_open_error(pump, req, &req->error);
 		ssh_channel_free(channel);
