@@ -84,9 +84,10 @@
 /* Same for a DATA reply: length(4) type(1) id(4) data-len(4). */
 #define SFTP_DATA_OVERHEAD 13u
 
-/* Requests one sftpc_read/sftpc_write keeps in flight at most; with the
- * default chunk that is ~4 MB, plenty for any link's bandwidth-delay
- * product while bounding what one call can queue at the server. */
-#define SFTP_MAX_INFLIGHT 128u
+/* Requests one sftpc_read/sftpc_write keeps in flight at most: with the
+ * default chunk ~2 MB, like OpenSSH's sftp (64 x 32 KiB). More buys
+ * little and queues more ahead of every other thread's requests at the
+ * server, which answers strictly in order. */
+#define SFTP_MAX_INFLIGHT 64u
 
 #endif

@@ -28,6 +28,7 @@
 
 #define HANDSHAKE_TIMEOUT_MS 30000
 #define INBUF_SIZE (64 * 1024)
+#define DIRECT_READ_MIN 8192
 
 typedef struct SftpBatch SftpBatch;
 
@@ -227,7 +228,8 @@ static int send_buf(SftpConn *c, const SftpBuf *buf)
 }
 
 /* Reads exactly n bytes (dst NULL: discards them). Large reads bypass
- * inbuf so DATA goes straight to the caller's buffer. timeout_ms < 0
+ * inbuf so DATA goes straight to the caller's buffer (one syscall per
+ * DATA body instead of a 32 KB copy). timeout_ms < 0
  * waits forever. Returns 0, -ENOTCONN on EOF/error, -ETIMEDOUT. */
 static int in_read(SftpConn *c, void *dst, size_t n, int timeout_ms)
 {
@@ -252,7 +254,7 @@ static int in_read(SftpConn *c, void *dst, size_t n, int timeout_ms)
 			if (r == 0)
 				return -ETIMEDOUT;
 		}
-		gboolean direct = out != NULL && n >= INBUF_SIZE / 2;
+		gboolean direct = out != NULL && n >= DIRECT_READ_MIN;
 		ssize_t r = read(c->fd, direct ? out : c->inbuf,
 				 direct ? n : INBUF_SIZE);
 		if (r < 0 && errno == EINTR)
@@ -1196,34 +1198,26 @@ ssize_t sftpc_read(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 	return total;
 }
 
-/* Registers WRITEs for new pieces, headers in p->pkt, and sends them with
- * the payload straight from the caller's buffer. */
-static void write_issue(Pipe *p, struct iovec *iov, size_t *hdr_end, size_t *which)
+/* Registers and sends WRITEs for new pieces, the payload straight from
+ * the caller's buffer. One packet per write: send_lock is never held for
+ * more than one chunk, so other threads' requests slip in between. */
+static void write_issue(Pipe *p)
 {
-	size_t n = 0;
-	p->pkt.len = 0;
 	while (p->nfree > 0 && p->next < p->npieces && p->abort_err == 0) {
 		SftpReq *req = p->free_slots[--p->nfree];
 		size_t i = p->next++, plen = piece_len(p, i);
 		if (!pipe_register(p, req, i))
 			break;
+		p->pkt.len = 0;
 		size_t start = sftp_buf_begin_packet(&p->pkt, SFTP_FXP_WRITE, TRUE, req->id);
 		sftp_buf_put_handle(&p->pkt, p->handle);
 		sftp_buf_put_u64(&p->pkt, p->offset + i * p->chunk);
 		sftp_buf_put_u32(&p->pkt, (uint32_t)plen);
 		sftp_buf_end_packet(&p->pkt, start, plen);
-		hdr_end[n] = p->pkt.len;
-		which[n++] = i;
+		struct iovec iov[2] = { { p->pkt.data, p->pkt.len },
+					{ p->buf + i * p->chunk, plen } };
+		conn_send(p->conn, iov, 2); /* on failure our requests fail */
 	}
-	/* pkt may have moved while growing: point into it only now. */
-	for (size_t k = 0, at = 0; k < n; k++) {
-		iov[2 * k] = (struct iovec){ p->pkt.data + at, hdr_end[k] - at };
-		iov[2 * k + 1] = (struct iovec){ p->buf + which[k] * p->chunk,
-						 piece_len(p, which[k]) };
-		at = hdr_end[k];
-	}
-	if (n > 0)
-		conn_send(p->conn, iov, 2 * n); /* on failure our requests fail */
 }
 
 ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
@@ -1235,9 +1229,6 @@ ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 	sftpc_get_chunk_sizes(conn, NULL, &chunk);
 	Pipe p;
 	pipe_init(&p, conn, handle, offset, (void *)buf, len, chunk);
-	struct iovec *iov = g_new(struct iovec, 2 * p.nslots);
-	size_t *hdr_end = g_new(size_t, p.nslots);
-	size_t *which = g_new(size_t, p.nslots);
 	SftpReq *req = NULL;
 	do {
 		for (; req != NULL; req = batch_take(conn, &p.batch, FALSE)) {
@@ -1249,7 +1240,7 @@ ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 			req_clear(req);
 			p.free_slots[p.nfree++] = req;
 		}
-		write_issue(&p, iov, hdr_end, which);
+		write_issue(&p);
 	} while ((req = batch_take(conn, &p.batch, TRUE)) != NULL);
 
 	/* len only if every piece was written; else the first failure. */
@@ -1260,9 +1251,6 @@ ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 		else if (p.pieces[i].state != PIECE_FULL)
 			result = p.abort_err; /* never sent after an abort */
 	}
-	g_free(which);
-	g_free(hdr_end);
-	g_free(iov);
 	pipe_clear(&p);
 	return result;
 }

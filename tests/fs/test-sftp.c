@@ -478,6 +478,151 @@ static void test_pipelined_8mib(Fixture *f, gconstpointer data)
 	g_free(bytes);
 }
 
+/* A delay line between client and server (one thread pair per
+ * direction), to see what pipelining buys on a link with latency. */
+typedef struct {
+	gint64 due;
+	gsize len;            /* 0: end of stream */
+	guint8 data[65536];
+} DelayChunk;
+
+/* A plain GMutex/GCond queue rather than GAsyncQueue, whose locking
+ * inside GLib ThreadSanitizer cannot see. */
+typedef struct {
+	int from, to;
+	gint64 delay_us;
+	GMutex lock;
+	GCond cond;
+	GQueue queue;         /* DelayChunk *, owned */
+	GThread *reader, *writer;
+} DelayDir;
+
+static gpointer delay_reader(gpointer data)
+{
+	DelayDir *d = data;
+	for (;;) {
+		DelayChunk *c = g_new(DelayChunk, 1);
+		ssize_t n = read(d->from, c->data, sizeof(c->data));
+		if (n < 0 && errno == EINTR) {
+			g_free(c);
+			continue;
+		}
+		c->len = n > 0 ? (gsize)n : 0;
+		c->due = now_us() + d->delay_us;
+		g_mutex_lock(&d->lock);
+		g_queue_push_tail(&d->queue, c);
+		g_cond_signal(&d->cond);
+		g_mutex_unlock(&d->lock);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+static gpointer delay_writer(gpointer data)
+{
+	DelayDir *d = data;
+	gboolean dead = FALSE;
+	for (;;) {
+		g_mutex_lock(&d->lock);
+		while (g_queue_is_empty(&d->queue))
+			g_cond_wait(&d->cond, &d->lock);
+		DelayChunk *c = g_queue_pop_head(&d->queue);
+		g_mutex_unlock(&d->lock);
+		if (c->len == 0) {
+			shutdown(d->to, SHUT_WR);
+			g_free(c);
+			return NULL;
+		}
+		gint64 wait = c->due - now_us();
+		if (wait > 0)
+			g_usleep((gulong)wait);
+		for (gsize at = 0; at < c->len && !dead;) {
+			ssize_t n = send(d->to, c->data + at, c->len - at, MSG_NOSIGNAL);
+			if (n < 0 && errno != EINTR)
+				dead = TRUE; /* keep draining until the reader ends */
+			else if (n > 0)
+				at += (gsize)n;
+		}
+		g_free(c);
+	}
+}
+
+static void delay_start(DelayDir *d, int from, int to, gint64 delay_us)
+{
+	memset(d, 0, sizeof(*d));
+	d->from = from;
+	d->to = to;
+	d->delay_us = delay_us;
+	g_mutex_init(&d->lock);
+	g_cond_init(&d->cond);
+	g_queue_init(&d->queue);
+	d->reader = g_thread_new("delay-rd", delay_reader, d);
+	d->writer = g_thread_new("delay-wr", delay_writer, d);
+}
+
+static void delay_join(DelayDir *d)
+{
+	g_thread_join(d->reader);
+	g_thread_join(d->writer);
+	g_mutex_clear(&d->lock);
+	g_cond_clear(&d->cond);
+}
+
+static gint64 time_read(Fixture *f, const SftpHandle *h, guint8 *buf, size_t len, size_t step)
+{
+	gint64 t0 = now_us();
+	for (size_t at = 0; at < len; at += step) {
+		size_t n = MIN(step, len - at);
+		g_assert_cmpint(sftpc_read(f->conn, h, at, buf + at, n), ==, (ssize_t)n);
+	}
+	return now_us() - t0;
+}
+
+/* 1 ms each way: a depth-1 loop pays 2 ms per 32000 bytes, the pipelined
+ * read keeps 64 requests in flight. */
+static void test_pipelined_latency(Fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_autofree char *file = P(f, "big");
+	const size_t len = 8 * 1024 * 1024;
+	guint8 *bytes = random_bytes(len), *buf = g_malloc(len);
+	int server_fd, sv[2];
+	DelayDir up, down;
+	GError *error = NULL;
+	SftpHandle h;
+	write_local(file, bytes, len);
+	f->pid = spawn_server(f->dir, FALSE, NULL, NULL, &server_fd);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	delay_start(&up, sv[1], server_fd, 1000);
+	delay_start(&down, server_fd, sv[1], 1000);
+	f->fd = sv[0];
+	f->conn = sftpc_start(sv[0], &error);
+	g_assert_no_error(error);
+
+	g_assert_cmpint(sftpc_open(f->conn, file, SFTP_OPEN_READ, NULL, &h), ==, 0);
+	gint64 piped = time_read(f, &h, buf, len, len);
+	g_assert_true(memcmp(buf, bytes, len) == 0);
+	memset(buf, 0, len);
+	gint64 depth1 = time_read(f, &h, buf, len, 32000);
+	g_assert_true(memcmp(buf, bytes, len) == 0);
+	g_test_message("8 MiB read, 2 ms RTT: pipelined %.0f ms (%.0f MB/s), "
+		       "depth-1 %.0f ms (%.1f MB/s)",
+		       piped / 1000.0, len / (double)piped, depth1 / 1000.0,
+		       len / (double)depth1);
+	g_assert_cmpint(piped * 4, <, depth1);
+	g_assert_cmpint(sftpc_close(f->conn, &h), ==, 0);
+
+	/* unref shuts our end; EOF then travels through both directions */
+	sftpc_unref(f->conn);
+	f->conn = NULL;
+	delay_join(&up);
+	delay_join(&down);
+	close(sv[1]);
+	close(server_fd);
+	g_free(buf);
+	g_free(bytes);
+}
+
 /* ---- namespace ---- */
 
 static void test_excl(Fixture *f, gconstpointer data)
@@ -966,6 +1111,7 @@ int main(int argc, char **argv)
 	T("read-eof", test_read_eof);
 	T_OWN("short-reads", test_short_reads);
 	T("pipelined-8mib", test_pipelined_8mib);
+	T_OWN("pipelined-latency", test_pipelined_latency);
 	T("excl", test_excl);
 	T("dirs", test_dirs);
 	T("rename", test_rename);
