@@ -6,6 +6,7 @@
  * The reader matches each reply to its request by id, stores the reply in
  * it (DATA straight into the caller's buffer) and signals the batch. No
  * lock is held across a round trip; send_lock only across one write. */
+#define G_LOG_DOMAIN "jumpfs-sftp"
 #include "fs/sftp.h"
 
 #include <errno.h>
