@@ -105,6 +105,23 @@ int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **er
 	}
 }
 
+static gboolean chain_cache_is_idle(gpointer key, gpointer value, gpointer data)
+{
+	(void)key;
+	(void)data;
+	return hop_is_idle(value);
+}
+
+void chain_cache_prune(ChainCache *cache)
+{
+	g_mutex_lock(&cache->lock);
+	/* Dropping a hop releases its reference to the hop before it, which
+	 * may leave that one idle in turn. */
+	while (g_hash_table_foreach_remove(cache->hops, chain_cache_is_idle, NULL) > 0)
+		;
+	g_mutex_unlock(&cache->lock);
+}
+
 guint chain_cache_logins(ChainCache *cache)
 {
 	g_mutex_lock(&cache->lock);

@@ -24,6 +24,10 @@ Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 /* A stream to the sftp subsystem on the chain's last hop. */
 int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **error);
 
+/* Logs out of every hop that no channel and no one else uses (after a
+ * mount ended), deepest first. */
+void chain_cache_prune(ChainCache *cache);
+
 /* Number of SSH logins this cache has made (tests prove reuse with it). */
 guint chain_cache_logins(ChainCache *cache);
 

@@ -233,6 +233,11 @@ gboolean hop_is_alive(Hop *hop)
 	return TRUE;
 }
 
+gboolean hop_is_idle(Hop *hop)
+{
+	return g_atomic_int_get(&hop->refcount) == 1 && pump_link_count(hop->pump) == 0;
+}
+
 const char *hop_label(Hop *hop)
 {
 	return hop->label;

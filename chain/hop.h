@@ -29,6 +29,9 @@ void hop_unref(Hop *hop);
 /* FALSE once this hop or any hop before it has died. */
 gboolean hop_is_alive(Hop *hop);
 const char *hop_label(Hop *hop);
+/* TRUE when only one reference is left (the cache's) and no channel runs
+ * through the hop: nothing would notice if it were logged out. */
+gboolean hop_is_idle(Hop *hop);
 
 /* A stream through this hop to the next hop's sshd (a socketpair end). */
 int hop_open_forward(Hop *hop, const HopSpec *next, GError **error);

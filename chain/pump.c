@@ -74,6 +74,7 @@ struct Pump {
 
 	/* Thread-local state, touched only by the pump thread. */
 	GPtrArray *links;       /* Link * */
+	gint link_count;        /* links->len, readable from any thread */
 	gint64 last_rx_us;      /* monotonic time of the last incoming data */
 };
 
@@ -247,6 +248,7 @@ static void pump_open_channel(Pump *pump, OpenRequest *req)
 		return;
 	}
 	g_ptr_array_add(pump->links, link_new(channel, pump_end));
+	g_atomic_int_set(&pump->link_count, (gint)pump->links->len);
 	req->result_fd = user_end;
 }
 
@@ -407,6 +409,7 @@ static void pump_mark_dead(Pump *pump, const char *why)
 	/* Dropping the links shuts every socketpair: the next hop's session
 	 * or the SFTP client sees EOF and fails at once instead of waiting. */
 	g_ptr_array_set_size(pump->links, 0);
+	g_atomic_int_set(&pump->link_count, 0);
 }
 
 static void pump_fail_requests(Pump *pump)
@@ -465,6 +468,7 @@ static gpointer pump_thread(gpointer data)
 			if (link_finished(g_ptr_array_index(pump->links, i)))
 				g_ptr_array_remove_index_fast(pump->links, i);
 		}
+		g_atomic_int_set(&pump->link_count, (gint)pump->links->len);
 
 		/* Wait for something to change. */
 		g_array_set_size(fds, 0);
@@ -569,6 +573,11 @@ int pump_open_subsystem(Pump *pump, const char *subsystem, GError **error)
 {
 	OpenRequest req = { .kind = OPEN_SUBSYSTEM, .target = subsystem };
 	return pump_request(pump, &req, error);
+}
+
+guint pump_link_count(Pump *pump)
+{
+	return (guint)g_atomic_int_get(&pump->link_count);
 }
 
 gboolean pump_is_alive(Pump *pump)

@@ -28,6 +28,8 @@ int pump_open_forward(Pump *pump, const char *host, int port, GError **error);
 int pump_open_subsystem(Pump *pump, const char *subsystem, GError **error);
 
 gboolean pump_is_alive(Pump *pump);
+/* Channels open through this session right now. */
+guint pump_link_count(Pump *pump);
 /* Stops the thread, closes every channel and the session, frees. */
 void pump_free(Pump *pump);
 

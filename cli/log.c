@@ -1,7 +1,10 @@
 #include "cli/log.h"
 
+#include <fuse.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 static gboolean log_use_syslog;
 static gboolean log_debug;
@@ -35,19 +38,56 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 		return G_LOG_WRITER_HANDLED;
 	}
 	const char *prefix = (level & G_LOG_LEVEL_DEBUG) ? "debug: "
-			   : (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) ? "warning: " : "";
+			   : (level & G_LOG_LEVEL_CRITICAL) ? "error: "
+			   : (level & G_LOG_LEVEL_WARNING) ? "warning: " : "";
 	fprintf(stderr, "jumpfs: %s%s\n", prefix, message);
 	return G_LOG_WRITER_HANDLED;
+}
+
+/* libfuse logs in pieces ("unknown option(s): `" ... "'\n"): collect up
+ * to the newline, then hand the line to GLib like our own messages. */
+static GMutex log_fuse_lock;
+static GString *log_fuse_line;
+
+static void log_fuse(enum fuse_log_level level, const char *format, va_list ap)
+{
+	g_mutex_lock(&log_fuse_lock);
+	if (log_fuse_line == NULL)
+		log_fuse_line = g_string_new(NULL);
+	g_string_append_vprintf(log_fuse_line, format, ap);
+	char *newline;
+	while ((newline = strchr(log_fuse_line->str, '\n')) != NULL) {
+		*newline = '\0';
+		const char *text = g_str_has_prefix(log_fuse_line->str, "fuse: ")
+				   ? log_fuse_line->str + 6 : log_fuse_line->str;
+		GLogLevelFlags glevel = level <= FUSE_LOG_ERR ? G_LOG_LEVEL_CRITICAL
+				      : level == FUSE_LOG_WARNING ? G_LOG_LEVEL_WARNING
+				      : level <= FUSE_LOG_INFO ? G_LOG_LEVEL_MESSAGE
+				      : G_LOG_LEVEL_DEBUG;
+		if (*text != '\0')
+			g_log("fuse", glevel, "fuse: %s", text);
+		g_string_erase(log_fuse_line, 0, newline - log_fuse_line->str + 1);
+	}
+	g_mutex_unlock(&log_fuse_lock);
 }
 
 void log_setup(gboolean debug)
 {
 	log_debug = debug;
 	g_log_set_writer_func(log_writer, NULL, NULL);
+	fuse_set_log_func(log_fuse);
 }
 
 void log_to_syslog(void)
 {
 	openlog("jumpfs", LOG_PID, LOG_DAEMON);
 	log_use_syslog = TRUE;
+}
+
+void log_failure_unattended(const char *message)
+{
+	if (log_use_syslog || isatty(STDERR_FILENO))
+		return;
+	openlog("jumpfs", LOG_PID, LOG_DAEMON);
+	syslog(LOG_ERR, "%s", message);
 }

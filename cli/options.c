@@ -5,9 +5,11 @@
 #include "cli/options.h"
 
 #include <fuse_lowlevel.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chain/errors.h"
 
@@ -22,6 +24,7 @@ enum {
 	KEY_COMPRESSION_YES,
 	KEY_COMPRESSION_NO,
 	KEY_IGNORED,
+	KEY_UNSUPPORTED,
 };
 
 #define JFS_OPT(t, p, v) { t, offsetof(CliOptions, p), v }
@@ -30,16 +33,21 @@ static const struct fuse_opt cli_option_table[] = {
 	JFS_OPT("reconnect", reconnect, 1),
 	JFS_OPT("noreconnect", reconnect, 0),
 	JFS_OPT("max_conns=%u", max_conns, 0),
+	JFS_OPT("no_share", no_share, 1),
 	JFS_OPT("idmap=%s", idmap, 0),
 	JFS_OPT("follow_symlinks", follow_symlinks, 1),
 	JFS_OPT("transform_symlinks", transform_symlinks, 1),
 	JFS_OPT("read_chunk=%u", read_chunk, 0),
 	JFS_OPT("write_chunk=%u", write_chunk, 0),
+	JFS_OPT("cache_timeout=%d", cache_timeout, 0),
+	JFS_OPT("password_stdin", password_stdin, 1),
+	JFS_OPT("ssh_user_config=%s", ssh_user_config, 0),
 	JFS_OPT("sshfs_debug", debug, 1),
 	FUSE_OPT_KEY("ssh_config=%s", KEY_CONFIG),
 	FUSE_OPT_KEY("port=%s", KEY_PORT),
 	FUSE_OPT_KEY("compression=yes", KEY_COMPRESSION_YES),
 	FUSE_OPT_KEY("compression=no", KEY_COMPRESSION_NO),
+	FUSE_OPT_KEY("-C", KEY_COMPRESSION_YES),
 	FUSE_OPT_KEY("-J ", KEY_JUMP),
 	FUSE_OPT_KEY("-F ", KEY_CONFIG),
 	FUSE_OPT_KEY("-p ", KEY_PORT),
@@ -59,7 +67,30 @@ static const struct fuse_opt cli_option_table[] = {
 	FUSE_OPT_KEY("x-systemd.", KEY_IGNORED),
 	FUSE_OPT_KEY("x-gvfs-", KEY_IGNORED),
 	FUSE_OPT_KEY("comment=", KEY_IGNORED),
+	/* sshfs options whose feature jumpfs does not have: say why. */
+	FUSE_OPT_KEY("ssh_command=", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("ssh_protocol=", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("sftp_server=", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("directport=", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("passive", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("slave", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("uidfile=", KEY_UNSUPPORTED),
+	FUSE_OPT_KEY("gidfile=", KEY_UNSUPPORTED),
 	FUSE_OPT_END
+};
+
+static const struct {
+	const char *prefix;
+	const char *why;
+} cli_unsupported[] = {
+	{ "ssh_command", "jumpfs speaks SSH itself and never runs ssh" },
+	{ "ssh_protocol", "jumpfs speaks SSH protocol 2 only" },
+	{ "sftp_server", "jumpfs always uses the server's sftp subsystem" },
+	{ "directport", "jumpfs always goes through SSH" },
+	{ "passive", "jumpfs always goes through SSH" },
+	{ "slave", "jumpfs always goes through SSH" },
+	{ "uidfile", "only idmap=none and idmap=user exist" },
+	{ "gidfile", "only idmap=none and idmap=user exist" },
 };
 
 /* fuse_opt hands the same pointer to the table's offsets and to the
@@ -156,9 +187,83 @@ static int cli_option_proc(void *data, const char *arg, int key, struct fuse_arg
 		return 0;
 	case KEY_IGNORED:
 		return 0;
+	case KEY_UNSUPPORTED:
+		for (gsize i = 0; i < G_N_ELEMENTS(cli_unsupported); i++) {
+			if (g_str_has_prefix(arg, cli_unsupported[i].prefix)) {
+				g_set_error(&state->error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+					    "-o %s is not supported: %s", arg, cli_unsupported[i].why);
+				break;
+			}
+		}
+		return -1;
 	default:
 		return 1;
 	}
+}
+
+/* Whose ssh configuration, keys and known_hosts are used. Root may name
+ * any user (mounting from fstab or systemd for them); others only
+ * themselves, since they could not read anyone else's keys anyway. */
+static gboolean cli_resolve_local_user(CliOptions *options, GError **error)
+{
+	struct passwd *pw;
+	if (options->ssh_user_config != NULL) {
+		pw = getpwnam(options->ssh_user_config);
+		if (pw == NULL) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+				    "ssh_user_config=%s: no such user", options->ssh_user_config);
+			return FALSE;
+		}
+		if (getuid() != 0 && pw->pw_uid != getuid()) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+				    "ssh_user_config=%s: only root may use another user's ssh "
+				    "configuration and keys", options->ssh_user_config);
+			return FALSE;
+		}
+	} else {
+		pw = getpwuid(getuid());
+	}
+	/* As ssh: the password database, not $HOME (mount.fuse3 setuid=USER
+	 * keeps root's HOME); $HOME only if the database has no entry. */
+	options->local_user = g_strdup(pw ? pw->pw_name : g_get_user_name());
+	options->home_dir = g_strdup(pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir
+						     : g_get_home_dir());
+	return TRUE;
+}
+
+/* FUSE rejects options it does not know only in fuse_new(), which jumpfs
+ * calls after building the whole chain, in the daemon. A dry run here makes
+ * a typo fail at once, on the terminal, with FUSE's own words. */
+static GString *cli_fuse_messages;
+
+static void cli_capture_fuse_log(enum fuse_log_level level, const char *format, va_list ap)
+{
+	if (level <= FUSE_LOG_ERR)
+		g_string_append_vprintf(cli_fuse_messages, format, ap);
+}
+
+static gboolean cli_check_fuse_options(const struct fuse_args *fuse_args, GError **error)
+{
+	static const struct fuse_operations no_operations;
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	for (int i = 0; i < fuse_args->argc; i++)
+		fuse_opt_add_arg(&copy, fuse_args->argv[i]);
+
+	cli_fuse_messages = g_string_new(NULL);
+	fuse_set_log_func(cli_capture_fuse_log);
+	struct fuse *fuse = fuse_new(&copy, &no_operations, sizeof(no_operations), NULL);
+	fuse_set_log_func(NULL);
+	fuse_opt_free_args(&copy);
+	if (fuse != NULL) {
+		fuse_destroy(fuse);
+		g_string_free(cli_fuse_messages, TRUE);
+		return TRUE;
+	}
+	g_autofree char *text = g_strstrip(g_string_free(cli_fuse_messages, FALSE));
+	const char *message = g_str_has_prefix(text, "fuse: ") ? text + 6 : text;
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG, "%s (see jumpfs --help)",
+		    *message ? message : "bad FUSE options");
+	return FALSE;
 }
 
 gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
@@ -167,6 +272,7 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	ParseState state = { 0 };
 	state.options.reconnect = 1;
 	state.options.max_conns = 1;
+	state.options.cache_timeout = -1;
 	state.options.ssh_options = g_ptr_array_new_with_free_func(g_free);
 
 	*fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -212,7 +318,14 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	}
 	if (options->max_conns == 0)
 		options->max_conns = 1;
-	return TRUE;
+	if (options->cache_timeout < -1) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "cache_timeout=%d: must be 0 or more seconds", options->cache_timeout);
+		return FALSE;
+	}
+	if (!cli_resolve_local_user(options, error))
+		return FALSE;
+	return options->check || cli_check_fuse_options(fuse_args, error);
 }
 
 void cli_options_clear(CliOptions *options)
@@ -222,6 +335,9 @@ void cli_options_clear(CliOptions *options)
 	g_free(options->jump);
 	g_free(options->config_file);
 	g_free(options->idmap);
+	g_free(options->ssh_user_config);
+	g_free(options->local_user);
+	g_free(options->home_dir);
 	free(options->mountpoint);
 	if (options->ssh_options != NULL)
 		g_ptr_array_free(options->ssh_options, TRUE);
@@ -232,6 +348,7 @@ void cli_options_print_help(const char *program)
 {
 	printf("usage: %s [user@]host[:path] MOUNTPOINT [options]\n"
 	       "       %s --check [user@]host [options]\n"
+	       "       mount -t fuse.jumpfs [user@]host[:path] MOUNTPOINT -o opt,...\n"
 	       "\n"
 	       "Mounts a remote directory over SFTP through the jump hosts that\n"
 	       "ssh_config's ProxyJump (or -J) names, all in one process.\n"
@@ -240,7 +357,9 @@ void cli_options_print_help(const char *program)
 	       "    -h, --help             print this help and exit\n"
 	       "    -V, --version          print versions and exit\n"
 	       "    -f                     stay in the foreground\n"
-	       "    -d, -o debug           debug output (implies -f)\n"
+	       "    -d, -o debug           debug output: every step of building the chain,\n"
+	       "                           then FUSE's requests (implies -f)\n"
+	       "    -o sshfs_debug         the same\n"
 	       "    -s                     single-threaded\n"
 	       "    --check                connect hop by hop, report, and exit\n"
 	       "\n"
@@ -248,21 +367,37 @@ void cli_options_print_help(const char *program)
 	       "    -J [user@]host[:port],...  jump hosts, as ssh -J ('none' disables)\n"
 	       "    -F FILE, -o ssh_config=FILE  ssh configuration file\n"
 	       "    -p PORT, -o port=PORT  port of the target host\n"
-	       "    -o Keyword=value       any ssh_config keyword jumpfs supports, for\n"
-	       "                           the target host (IdentityFile, User, Port,\n"
-	       "                           StrictHostKeyChecking, ServerAliveInterval,\n"
-	       "                           ServerAliveCountMax, ConnectTimeout, Ciphers, ...)\n"
-	       "    -o compression=yes|no  like -o Compression=\n"
+	       "    -C, -o compression=yes|no  compression (like -o Compression=)\n"
+	       "    -o Keyword=value       an ssh_config keyword, for the target host\n"
+	       "                           (jump hosts take theirs from ssh_config):\n"
+	       "                           User, Port, IdentityFile, IdentitiesOnly,\n"
+	       "                           StrictHostKeyChecking, UserKnownHostsFile,\n"
+	       "                           ConnectTimeout, ServerAliveInterval,\n"
+	       "                           ServerAliveCountMax, Ciphers, BatchMode,\n"
+	       "                           PubkeyAuthentication, PasswordAuthentication,\n"
+	       "                           KbdInteractiveAuthentication, ...\n"
+	       "    -o password_stdin      read one password from stdin, for the first\n"
+	       "                           hop that asks for one\n"
+	       "    -o ssh_user_config=USER  use USER's ~/.ssh (config, keys, known_hosts);\n"
+	       "                           for root mounting from fstab for USER\n"
 	       "\n"
-	       "jumpfs options:\n"
+	       "jumpfs options (sshfs's names):\n"
 	       "    -o reconnect           reconnect after a failure (default)\n"
 	       "    -o noreconnect         fail operations once the chain breaks\n"
 	       "    -o max_conns=N         SFTP channels over the one chain (default 1)\n"
+	       "    -o no_share            do not share hops with your other mounts\n"
+	       "                           (own daemon process, own logins)\n"
 	       "    -o idmap=none|user     show the remote user's files as yours (user)\n"
 	       "    -o follow_symlinks     show symlinks as what they point to\n"
 	       "    -o transform_symlinks  make absolute symlinks inside the mount relative\n"
+	       "    -o cache_timeout=N     seconds to cache attributes and directories\n"
 	       "    -o read_chunk=BYTES    SFTP read request size (default 32000)\n"
 	       "    -o write_chunk=BYTES   SFTP write request size (default 32000)\n"
+	       "\n"
+	       "mount(8) options, accepted and ignored: _netdev, noauto, auto, user,\n"
+	       "users, nouser, nofail, x-systemd.*, x-gvfs-*, comment=*.\n"
+	       "Passwords and passphrases are asked on the terminal, else through\n"
+	       "$SSH_ASKPASS; never with BatchMode=yes. See jumpfs(1).\n"
 	       "\n"
 	       "FUSE options (see also mount.fuse3(8)):\n",
 	       program, program);

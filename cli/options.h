@@ -24,9 +24,19 @@ typedef struct {
 	int transform_symlinks;
 	unsigned read_chunk;     /* -o read_chunk= (request size, bytes) */
 	unsigned write_chunk;
+	int cache_timeout;       /* -o cache_timeout= (seconds); -1 = unset */
+	int password_stdin;      /* -o password_stdin: one password on stdin */
+	char *ssh_user_config;   /* -o ssh_user_config=USER (root: USER's ~/.ssh) */
+	int no_share;            /* -o no_share: own process, own logins */
 	int check;               /* --check: diagnose the chain and exit */
 	int show_help;
 	int show_version;
+
+	/* Whose ~/.ssh is read: the -o ssh_user_config user, else the user
+	 * running jumpfs, from the password database as ssh does (not $HOME:
+	 * mount.fuse3's setuid= keeps root's HOME). */
+	char *local_user;
+	char *home_dir;
 
 	/* FUSE side, filled by fuse_parse_cmdline */
 	char *mountpoint;

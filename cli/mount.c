@@ -1,0 +1,167 @@
+#include "cli/mount.h"
+
+#include <fuse_lowlevel.h>
+
+#include "chain/errors.h"
+#include "fs/ops.h"
+#include "fs/remote.h"
+
+/* How Remote gets a new SFTP stream: through the cached chain. */
+typedef struct {
+	ChainCache *cache;
+	ChainSpec *chain;
+} ChainOpener;
+
+struct Mount {
+	ChainOpener opener;
+	Remote *remote;
+	FsContext *ctx;
+	struct fuse *fuse;
+	gboolean mounted;
+	gboolean singlethread;
+	unsigned max_threads;
+	char *mountpoint;
+	char *source;          /* host:path, for messages */
+};
+
+static int mount_open_sftp(void *data, GError **error)
+{
+	ChainOpener *opener = data;
+	return chain_cache_open_sftp(opener->cache, opener->chain, error);
+}
+
+ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
+{
+	g_ptr_array_add(options->ssh_options, NULL);
+	ConfigRequest request = {
+		.destination = options->destination,
+		.jump = options->jump,
+		.config_file = options->config_file,
+		.port = options->port,
+		.options = (const char *const *)options->ssh_options->pdata,
+	};
+	ChainSpec *chain = config_resolve(&request, error);
+	g_ptr_array_remove_index(options->ssh_options, options->ssh_options->len - 1);
+	return chain;
+}
+
+static void mount_fs_options(FsOptions *fs, const CliOptions *options)
+{
+	fs_options_init(fs);
+	if (g_strcmp0(options->idmap, "user") == 0)
+		fs->idmap = FS_IDMAP_USER;
+	fs->follow_symlinks = options->follow_symlinks;
+	fs->transform_symlinks = options->transform_symlinks;
+}
+
+Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_args,
+		 GError **error)
+{
+	g_autofree char *fsname = NULL;
+	Mount *mount = g_new0(Mount, 1);
+	mount->opener.cache = cache;
+	mount->singlethread = options->singlethread;
+	mount->max_threads = options->max_threads;
+	mount->mountpoint = g_strdup(options->mountpoint);
+	mount->source = g_strdup_printf("%s:%s", options->destination,
+					options->remote_path ? options->remote_path : "");
+
+	mount->opener.chain = mount_resolve_chain(options, error);
+	if (mount->opener.chain == NULL)
+		goto fail;
+	RemoteOptions remote_options = {
+		.reconnect = options->reconnect,
+		.max_conns = options->max_conns,
+		.read_chunk = options->read_chunk,
+		.write_chunk = options->write_chunk,
+	};
+	mount->remote = remote_connect(mount_open_sftp, &mount->opener, options->remote_path,
+				       &remote_options, error);
+	if (mount->remote == NULL)
+		goto fail;
+	FsOptions fs_options;
+	mount_fs_options(&fs_options, options);
+	mount->ctx = fs_context_new(mount->remote, &fs_options, error);
+	if (mount->ctx == NULL)
+		goto fail;
+
+	fsname = g_strdup_printf("-ofsname=%s", mount->source);
+	fuse_opt_insert_arg(fuse_args, 1, fsname);
+	fuse_opt_insert_arg(fuse_args, 1, "-osubtype=jumpfs");
+	mount->fuse = fuse_new(fuse_args, fs_operations(), sizeof(struct fuse_operations),
+			       mount->ctx);
+	if (mount->fuse == NULL) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "bad FUSE options (see jumpfs --help)");
+		goto fail;
+	}
+	if (fuse_mount(mount->fuse, mount->mountpoint) != 0) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "cannot mount on %s", mount->mountpoint);
+		goto fail;
+	}
+	mount->mounted = TRUE;
+	g_message("mounted %s (%s) on %s", mount->source, remote_root(mount->remote),
+		  mount->mountpoint);
+	return mount;
+
+fail:
+	mount_free(mount);
+	return NULL;
+}
+
+struct fuse_session *mount_session(Mount *mount)
+{
+	return fuse_get_session(mount->fuse);
+}
+
+const char *mount_point(Mount *mount)
+{
+	return mount->mountpoint;
+}
+
+int mount_run(Mount *mount)
+{
+	int rc;
+	if (mount->singlethread) {
+		rc = fuse_loop(mount->fuse);
+	} else {
+		struct fuse_loop_config *loop = fuse_loop_cfg_create();
+		if (mount->max_threads > 0)
+			fuse_loop_cfg_set_max_threads(loop, mount->max_threads);
+		fuse_loop_cfg_set_idle_threads(loop, 10);
+		rc = fuse_loop_mt(mount->fuse, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	return rc == 0 ? 0 : 1;
+}
+
+void mount_stop(Mount *mount)
+{
+	/* The loop's threads sit in read(/dev/fuse); unmounting makes that
+	 * read fail with ENODEV, which ends the loop. */
+	fuse_session_exit(fuse_get_session(mount->fuse));
+	if (mount->mounted) {
+		fuse_unmount(mount->fuse);
+		mount->mounted = FALSE;
+	}
+}
+
+void mount_free(Mount *mount)
+{
+	if (mount == NULL)
+		return;
+	if (mount->mounted) {
+		fuse_unmount(mount->fuse);
+		g_message("unmounted %s", mount->mountpoint);
+	}
+	if (mount->fuse != NULL)
+		fuse_destroy(mount->fuse);
+	fs_context_free(mount->ctx);
+	remote_free(mount->remote);
+	if (mount->opener.chain != NULL)
+		chain_spec_free(mount->opener.chain);
+	g_free(mount->mountpoint);
+	g_free(mount->source);
+	g_free(mount);
+}
