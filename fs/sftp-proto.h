@@ -74,15 +74,10 @@
 #define SFTP_MAX_PACKET_LEN (256u * 1024u + 1024u)
 
 /* Default READ/WRITE payload per request. Deliberately not 32768: the
- * whole SFTP message (payload + 13..29 bytes of header) then fits one
+ * whole SFTP message (payload plus a few dozen bytes of header) fits one
  * 32 KiB SSH channel message, and a reply split across two costs a
  * delayed ACK at every jump host (measured ~28 ms vs 1.3 ms). */
 #define SFTP_DEFAULT_CHUNK 32000u
-/* Bytes of a WRITE packet that are not payload, besides the handle:
- * length(4) type(1) id(4) handle-len(4) offset(8) data-len(4). */
-#define SFTP_WRITE_OVERHEAD 25u
-/* Same for a DATA reply: length(4) type(1) id(4) data-len(4). */
-#define SFTP_DATA_OVERHEAD 13u
 
 /* Requests one sftpc_read/sftpc_write keeps in flight at most: with the
  * default chunk ~2 MB, like OpenSSH's sftp (64 x 32 KiB). More buys

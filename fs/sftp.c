@@ -67,7 +67,7 @@ struct SftpConn {
 	int fd;                     /* owned, closed at free */
 	GThread *reader;            /* joined at free */
 
-	GMutex send_lock;           /* held for one whole write (packet or batch) */
+	GMutex send_lock;           /* held for one write: a packet, or a batch of READs */
 
 	GMutex lock;                /* protects the fields up to the next comment */
 	GHashTable *pending;        /* id -> SftpReq * (not owned) */
