@@ -26,6 +26,10 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 	(void)user_data;
 	if ((level & G_LOG_LEVEL_DEBUG) && !log_debug)
 		return G_LOG_WRITER_HANDLED;
+	/* Routine news ("mounted ...") is for the system log and -d, not
+	 * for the terminal of someone who just typed a mount command. */
+	if ((level & G_LOG_LEVEL_INFO) && !log_debug && !log_use_syslog)
+		return G_LOG_WRITER_HANDLED;
 	const char *message = NULL;
 	for (gsize i = 0; i < n_fields; i++) {
 		if (g_strcmp0(fields[i].key, "MESSAGE") == 0)

@@ -101,7 +101,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 		goto fail;
 	}
 	mount->mounted = TRUE;
-	g_message("mounted %s (%s) on %s", mount->source, remote_root(mount->remote),
+	g_info("mounted %s (%s) on %s", mount->source, remote_root(mount->remote),
 		  mount->mountpoint);
 	return mount;
 
@@ -153,7 +153,7 @@ void mount_free(Mount *mount)
 		return;
 	if (mount->mounted) {
 		fuse_unmount(mount->fuse);
-		g_message("unmounted %s", mount->mountpoint);
+		g_info("unmounted %s", mount->mountpoint);
 	}
 	if (mount->fuse != NULL)
 		fuse_destroy(mount->fuse);

@@ -167,7 +167,7 @@ static SftpConn *remote_open_slot(Remote *remote, guint slot, guint *generation)
 		remote->retry_after = 0;
 		if (generation != NULL)
 			*generation = remote->generation;
-		g_message("connection %u open", remote->generation);
+		g_info("connection %u open", remote->generation);
 	} else {
 		/* Back off so that a dead chain is not hammered by every
 		 * operation; the first retry comes quickly. */
