@@ -139,3 +139,60 @@ def test_dash_J_overrides_proxyjump(lab, jumpfs_bin, mountpoint):
         assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
     finally:
         jfs.unmount(mountpoint)
+
+
+def test_second_mount_shares_the_daemon_and_its_hops(lab, jumpfs_bin, mountpoint):
+    import tempfile
+    second = tempfile.mkdtemp(prefix="jumpfs-mnt-", dir="/tmp")
+    os.chmod(second, 0o755)
+    import pwd
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    os.chown(second, pw.pw_uid, pw.pw_gid)
+    try:
+        before = lab.all_logins()
+        jfs.mount_ok(jumpfs_bin, mountpoint)
+        after_first = lab.all_logins()
+        jfs.mount_ok(jumpfs_bin, second, f"{labmod.SERVER3}:{labmod.BACKEND_DATA}")
+        after_second = lab.all_logins()
+        assert {h: after_first[h] - before[h] for h in before} == \
+            {"jump1": 1, "jump2": 1, "backend": 1}
+        assert after_second == after_first, "the second mount logged in again"
+        # Both mounts are served by the first daemon.
+        daemons = jfs.jumpfs_pids(mountpoint)
+        assert len(daemons) == 1
+        assert jfs.jumpfs_pids(second) == []
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}")
+        jfs.sh(f"ls {second} >/dev/null")
+        # The control socket is private to the user.
+        sock = f"/tmp/jumpfs-{pw.pw_uid}/control"
+        st = os.stat(sock)
+        assert st.st_uid == pw.pw_uid and st.st_mode & 0o077 == 0
+        assert os.stat(os.path.dirname(sock)).st_mode & 0o077 == 0
+        # Unmounting one leaves the other served; the last one ends the daemon.
+        jfs.unmount(mountpoint)
+        assert "hello" not in jfs.sh(f"ls {second}")
+        jfs.unmount(second)
+        assert labmod._wait_pid_gone(daemons[0], 10)
+        assert not os.path.exists(sock)
+    finally:
+        labmod.cleanup_mount(second)
+        os.rmdir(second)
+
+
+def test_no_share_uses_its_own_process_and_logins(lab, jumpfs_bin, mountpoint):
+    import tempfile
+    import pwd
+    second = tempfile.mkdtemp(prefix="jumpfs-mnt-", dir="/tmp")
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    os.chown(second, pw.pw_uid, pw.pw_gid)
+    os.chmod(second, 0o755)
+    try:
+        jfs.mount_ok(jumpfs_bin, mountpoint)
+        before = lab.logins("jump1")
+        jfs.mount_ok(jumpfs_bin, second, labmod.SERVER3, "-o", "no_share")
+        assert lab.logins("jump1") == before + 1
+        assert len(jfs.jumpfs_pids(second)) == 1
+        assert jfs.jumpfs_pids(second) != jfs.jumpfs_pids(mountpoint)
+    finally:
+        labmod.cleanup_mount(second)
+        os.rmdir(second)
