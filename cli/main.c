@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chain/auth.h"
 #include "chain/cache.h"
 #include "chain/errors.h"
 #include "cli/check.h"
@@ -67,6 +68,7 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 
 	Mount *mount = mount_new(cache, options, fuse_args, &error);
 	if (mount == NULL) {
+		log_failure_unattended(error->message);
 		if (report_fd >= 0)
 			daemon_report_failure(report_fd, error->message);
 		else
@@ -79,6 +81,7 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 	if (report_fd >= 0) {
 		daemon_report_ready(report_fd);
 		log_to_syslog();
+		auth_detach_tty();
 	}
 	if (server != NULL)
 		return share_serve(cache, server, mount);
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
 	int status;
 
 	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error)) {
+		log_failure_unattended(error->message);
 		g_printerr("jumpfs: %s\n", error->message);
 		g_error_free(error);
 		fuse_opt_free_args(&fuse_args);
@@ -100,13 +104,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_setup(options.debug);
-	gboolean share = !options.foreground && !options.no_share;
+	/* The shared daemon cannot read this process's stdin password. */
+	gboolean share = !options.foreground && !options.no_share && !options.password_stdin;
 	if (options.show_help) {
 		cli_options_print_help(argv[0]);
 		status = 0;
 	} else if (options.show_version) {
 		print_version();
 		status = 0;
+	} else if (!auth_setup(&(AuthSetup){ .home_dir = options.home_dir,
+					    .password_stdin = options.password_stdin }, &error)) {
+		log_failure_unattended(error->message);
+		g_printerr("jumpfs: %s\n", error->message);
+		g_error_free(error);
+		status = 1;
 	} else if (options.check) {
 		status = run_check(&options);
 	} else if (share && control_delegate(argc, argv, &status)) {
@@ -115,6 +126,7 @@ int main(int argc, char **argv)
 		int report_fd = options.foreground ? -1 : daemon_start();
 		status = serve(&options, &fuse_args, report_fd, share);
 	}
+	auth_cleanup();
 	fuse_opt_free_args(&fuse_args);
 	cli_options_clear(&options);
 	return status;
