@@ -121,6 +121,21 @@ static int hop_tcp_connect(const HopSpec *spec, const char *label, GError **erro
 	return fd;
 }
 
+/* OpenSSH's default ciphers, fastest first for this CPU: with AES
+ * instructions AES-GCM costs a fraction of ChaCha20-Poly1305, and every
+ * byte is encrypted once per hop here. */
+static const char *hop_default_ciphers(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("aes"))
+		return "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+		       "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr";
+#endif
+	return "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+	       "aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr";
+}
+
 /* A libssh session that reads nothing from ssh_config (jumpfs resolved the
  * config itself; libssh 0.10 would turn ProxyJump into `ssh -W`) and runs
  * over the given fd. */
@@ -138,10 +153,9 @@ static ssh_session hop_new_session(const HopSpec *spec, int fd)
 	ssh_options_set(session, SSH_OPTIONS_USER, spec->user);
 	ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout);
 	ssh_options_set(session, SSH_OPTIONS_FD, &sock);
-	if (spec->ciphers != NULL) {
-		ssh_options_set(session, SSH_OPTIONS_CIPHERS_C_S, spec->ciphers);
-		ssh_options_set(session, SSH_OPTIONS_CIPHERS_S_C, spec->ciphers);
-	}
+	const char *ciphers = spec->ciphers ? spec->ciphers : hop_default_ciphers();
+	ssh_options_set(session, SSH_OPTIONS_CIPHERS_C_S, ciphers);
+	ssh_options_set(session, SSH_OPTIONS_CIPHERS_S_C, ciphers);
 	if (spec->compression)
 		ssh_options_set(session, SSH_OPTIONS_COMPRESSION, "yes");
 	return session;
