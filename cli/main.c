@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 	GError *error = NULL;
 	int status;
 
-	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error)) {
+	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error) ||
+	    !cli_options_settle_user(&options, &error)) {
 		log_failure_unattended(error->message);
 		g_printerr("jumpfs: %s\n", error->message);
 		g_error_free(error);

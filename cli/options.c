@@ -4,7 +4,9 @@
  * and rejects with its own message if it does not know it. */
 #include "cli/options.h"
 
+#include <errno.h>
 #include <fuse_lowlevel.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -328,6 +330,36 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	return options->check || cli_check_fuse_options(fuse_args, error);
 }
 
+/* Root with ssh_user_config=USER becomes USER, as mount.fuse3's setuid=USER
+ * would: the chain, the known_hosts updates and the FUSE daemon then run
+ * with USER's rights, never root's, and USER's files are read as USER.
+ * Everyone gets HOME, USER and LOGNAME of the password entry, so that all
+ * code agrees with ssh on whose ~/.ssh it is. */
+gboolean cli_options_settle_user(const CliOptions *options, GError **error)
+{
+	struct passwd *pw = options->ssh_user_config ? getpwnam(options->ssh_user_config) : NULL;
+	if (pw != NULL && getuid() == 0 && pw->pw_uid != 0) {
+		if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+		    setuid(pw->pw_uid) != 0) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+				    "ssh_user_config=%s: cannot become that user: %s",
+				    pw->pw_name, g_strerror(errno));
+			return FALSE;
+		}
+		/* root's agent and runtime directory are not USER's. */
+		g_unsetenv("SSH_AUTH_SOCK");
+		g_autofree char *runtime = g_strdup_printf("/run/user/%u", (unsigned)pw->pw_uid);
+		if (access(runtime, W_OK | X_OK) == 0)
+			g_setenv("XDG_RUNTIME_DIR", runtime, TRUE);
+		else
+			g_unsetenv("XDG_RUNTIME_DIR");
+	}
+	g_setenv("HOME", options->home_dir, TRUE);
+	g_setenv("USER", options->local_user, TRUE);
+	g_setenv("LOGNAME", options->local_user, TRUE);
+	return TRUE;
+}
+
 void cli_options_clear(CliOptions *options)
 {
 	g_free(options->destination);
@@ -379,7 +411,7 @@ void cli_options_print_help(const char *program)
 	       "    -o password_stdin      read one password from stdin, for the first\n"
 	       "                           hop that asks for one\n"
 	       "    -o ssh_user_config=USER  use USER's ~/.ssh (config, keys, known_hosts);\n"
-	       "                           for root mounting from fstab for USER\n"
+	       "                           root runs as USER then (fstab, systemd)\n"
 	       "\n"
 	       "jumpfs options (sshfs's names):\n"
 	       "    -o reconnect           reconnect after a failure (default)\n"

@@ -26,7 +26,8 @@ typedef struct {
 	unsigned write_chunk;
 	int cache_timeout;       /* -o cache_timeout= (seconds); -1 = unset */
 	int password_stdin;      /* -o password_stdin: one password on stdin */
-	char *ssh_user_config;   /* -o ssh_user_config=USER (root: USER's ~/.ssh) */
+	char *ssh_user_config;   /* -o ssh_user_config=USER: USER's ~/.ssh; root
+	                            becomes USER (cli_options_settle_user) */
 	int no_share;            /* -o no_share: own process, own logins */
 	int check;               /* --check: diagnose the chain and exit */
 	int show_help;
@@ -50,6 +51,10 @@ typedef struct {
  * FALSE with *error for a bad command line. */
 gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 			   struct fuse_args *fuse_args, GError **error);
+/* Call right after parsing, before any thread: as root with
+ * -o ssh_user_config=USER, becomes USER; sets HOME/USER/LOGNAME to the
+ * resolved user's. FALSE with *error if the identity change fails. */
+gboolean cli_options_settle_user(const CliOptions *options, GError **error);
 void cli_options_clear(CliOptions *options);
 void cli_options_print_help(const char *program);
 
