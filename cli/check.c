@@ -4,27 +4,79 @@
 #include "cli/check.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "chain/cache.h"
 #include "chain/errors.h"
 #include "fs/sftp.h"
 
-static const char *check_hint(const GError *error)
+/* The hint names the hop to look at. For depth > 1 a network error came
+ * from the hop before, which opened the forward: it resolved the name,
+ * it connected, it refused to forward. */
+static char *check_hint(const GError *error, const ChainSpec *chain, guint depth)
 {
 	if (error->domain != JUMPFS_ERROR)
 		return NULL;
+	const HopSpec *hop = g_ptr_array_index(chain->hops, depth - 1);
+	const HopSpec *via = depth > 1 ? g_ptr_array_index(chain->hops, depth - 2) : NULL;
+	g_autofree char *via_name = via ? g_strdup_printf("%s (hop %u/%u)", via->alias, depth - 1,
+							  chain->hops->len) : NULL;
 	switch (error->code) {
 	case JUMPFS_ERROR_UNKNOWN_HOST:
-		return "check the host name, or its HostName line in ssh_config";
+		if (via != NULL)
+			return g_strdup_printf("%s looks %s up itself, with its own DNS and "
+					       "/etc/hosts: check the name, or give an address "
+					       "in HostName", via_name, hop->hostname);
+		return g_strdup_printf("check the host name %s, or its HostName line in "
+				       "ssh_config", hop->hostname);
 	case JUMPFS_ERROR_REFUSED:
-		return "nothing listens on that port: is sshd running there, is the Port right?";
+		if (via != NULL)
+			return g_strdup_printf("%s reached %s, but nothing listens on port %d "
+					       "there: is sshd running on %s, is the Port right?",
+					       via_name, hop->hostname, hop->port, hop->alias);
+		return g_strdup_printf("nothing listens on %s port %d: is sshd running there, "
+				       "is the Port right?", hop->hostname, hop->port);
 	case JUMPFS_ERROR_TIMEOUT:
-		return "no answer: the host is down or a firewall drops the connection";
-	case JUMPFS_ERROR_AUTH:
-		return "is your public key in that user's authorized_keys? "
-		       "Is the right IdentityFile set for this host?";
+		return g_strdup_printf("no answer from %s%s%s: the host is down or a firewall "
+				       "drops the connection", hop->hostname,
+				       via ? " as seen from " : "", via ? via_name : "");
+	case JUMPFS_ERROR_UNREACHABLE:
+		return g_strdup_printf("no route to %s from %s", hop->hostname,
+				       via ? via_name : "this machine");
+	case JUMPFS_ERROR_CHANNEL_DENIED:
+		if (via != NULL && strstr(error->message, "prohibited") != NULL)
+			return g_strdup_printf("%s refused forwarding: AllowTcpForwarding is off "
+					       "there (or PermitOpen excludes %s:%d); ask its "
+					       "admin, or jump through another host",
+					       via_name, hop->hostname, hop->port);
+		if (via != NULL)
+			return g_strdup_printf("%s could not open a channel to %s:%d; its sshd log "
+					       "says why", via_name, hop->hostname, hop->port);
+		return NULL;
+	case JUMPFS_ERROR_HOSTKEY_CHANGED:
+		return g_strdup_printf("do not connect until you know why: if %s was "
+				       "reinstalled or its key rotated, confirm the new "
+				       "fingerprint with its admin, then remove the old entry "
+				       "with ssh-keygen -R", hop->alias);
 	case JUMPFS_ERROR_HOSTKEY_UNKNOWN:
-		return "verify the fingerprint out of band before trusting it";
+		return g_strdup("verify the fingerprint out of band before trusting it");
+	case JUMPFS_ERROR_AUTH:
+		if (strstr(error->message, "BatchMode") != NULL ||
+		    strstr(error->message, "no terminal") != NULL)
+			return g_strdup_printf("%s wants a password or passphrase that could not be "
+					       "asked: run from a terminal, or use ssh-agent, "
+					       "-o password_stdin or SSH_ASKPASS", hop->alias);
+		return g_strdup_printf("is '%s' the right user on %s (User, or user@ in "
+				       "ProxyJump / -J)? Is your public key in that user's "
+				       "authorized_keys there? Is the right IdentityFile set for "
+				       "this host?", hop->user, hop->alias);
+	case JUMPFS_ERROR_PROTOCOL:
+		return g_strdup_printf("is it an SSH server on %s port %d, and does it share "
+				       "a key exchange and cipher with libssh?",
+				       hop->hostname, hop->port);
+	case JUMPFS_ERROR_DISCONNECTED:
+		return g_strdup_printf("%s closed the connection: its sshd log says why",
+				       via ? via_name : hop->alias);
 	default:
 		return NULL;
 	}
@@ -42,9 +94,11 @@ static void check_print_hop(const HopSpec *spec, guint index, guint total,
 		       report->host_key.fingerprint, report->host_key.status);
 	if (report->auth_method != NULL)
 		printf("    auth      %s\n", report->auth_method);
-	if (report->connect_us > 0)
+	if (report->connect_us > 0 && report->auth_us > 0)
 		printf("    time      %.1f ms to connect, %.1f ms to authenticate\n",
 		       report->connect_us / 1000.0, report->auth_us / 1000.0);
+	else if (report->connect_us > 0)
+		printf("    time      %.1f ms to connect\n", report->connect_us / 1000.0);
 }
 
 static int check_sftp(ChainCache *cache, const ChainSpec *chain)
@@ -79,7 +133,7 @@ int check_chain(const ChainSpec *chain)
 				total, &reports[depth - 1]);
 		if (hop == NULL) {
 			printf("    FAILED    %s\n", error->message);
-			const char *hint = check_hint(error);
+			g_autofree char *hint = check_hint(error, chain, depth);
 			if (hint != NULL)
 				printf("    hint      %s\n", hint);
 			g_error_free(error);
