@@ -50,8 +50,11 @@ static char *check_hint(const GError *error, const ChainSpec *chain, guint depth
 					       "admin, or jump through another host",
 					       via_name, hop->hostname, hop->port);
 		if (via != NULL)
-			return g_strdup_printf("%s could not open a channel to %s:%d; its sshd log "
-					       "says why", via_name, hop->hostname, hop->port);
+			/* sshd says only "open failed" when the name does not
+			 * resolve there or the connect fails. */
+			return g_strdup_printf("%s could not reach %s:%d: the name may not resolve "
+					       "there, or nothing answers on that port; its sshd "
+					       "log says which", via_name, hop->hostname, hop->port);
 		return NULL;
 	case JUMPFS_ERROR_HOSTKEY_CHANGED:
 		return g_strdup_printf("do not connect until you know why: if %s was "
