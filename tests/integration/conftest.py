@@ -25,6 +25,42 @@ def pytest_addoption(parser):
     default = os.environ.get("JUMPFS_BIN") or str(labmod.REPO_ROOT / "build" / "cli" / "jumpfs")
     parser.addoption("--jumpfs", default=default,
                      help="jumpfs binary to test (default: $JUMPFS_BIN or build/cli/jumpfs)")
+    parser.addoption("--sanitized", action="store_true",
+                     help="the binary is built with ASan/UBSan: collect their reports "
+                          "(the daemon's stderr is /dev/null) and fail the test that "
+                          "produced one")
+
+
+SANITIZER_LOGS = Path("/tmp/jumpfs-sanitizer-logs")
+
+
+def pytest_configure(config):
+    if config.getoption("--sanitized"):
+        SANITIZER_LOGS.mkdir(mode=0o1777, exist_ok=True)
+        SANITIZER_LOGS.chmod(0o1777)
+        # Inherited by every jumpfs the tests start (runuser keeps the
+        # environment); a daemon writes its report when it exits.
+        os.environ["ASAN_OPTIONS"] = (f"log_path={SANITIZER_LOGS}/asan:detect_leaks=1:"
+                                      "abort_on_error=0")
+        os.environ["UBSAN_OPTIONS"] = (f"log_path={SANITIZER_LOGS}/ubsan:print_stacktrace=1:"
+                                       "halt_on_error=0")
+
+
+@pytest.fixture(autouse=True)
+def _sanitizer_reports(request):
+    """With --sanitized: any report written during the test fails it."""
+    if not request.config.getoption("--sanitized"):
+        yield
+        return
+    before = set(SANITIZER_LOGS.iterdir())
+    yield
+    # Daemons of this test may still be exiting: give them a moment.
+    import time
+    time.sleep(0.2)
+    new = sorted(set(SANITIZER_LOGS.iterdir()) - before)
+    if new:
+        text = "\n".join(f"== {p}\n{p.read_text(errors='replace')[:4000]}" for p in new)
+        pytest.fail(f"sanitizer reports:\n{text}", pytrace=False)
 
 
 def _why_no_lab():
