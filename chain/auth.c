@@ -263,6 +263,17 @@ static gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo
 	return ok;
 }
 
+/* Feedback between two prompts on the terminal, as ssh's "Permission
+ * denied, please try again."; goes nowhere when there is no terminal. */
+static void auth_tty_say(const char *text)
+{
+	g_mutex_lock(&auth_state.lock);
+	if (auth_state.tty_fd >= 0 && write(auth_state.tty_fd, text, strlen(text)) < 0) {
+		/* nothing to do: the next prompt fails the same way */
+	}
+	g_mutex_unlock(&auth_state.lock);
+}
+
 /* The -o password_stdin password, once: the first hop that wants a
  * password gets it, and it is wiped here. */
 static gboolean auth_take_stdin_password(char *buf, size_t size)
@@ -414,7 +425,8 @@ static ssh_key auth_unlock_key(AuthAttempt *attempt, const char *path)
 		auth_wipe(passphrase, sizeof(passphrase));
 		if (rc == SSH_OK)
 			return key;
-		g_message("%s: bad passphrase for %s", attempt->label, path);
+		g_debug("%s: bad passphrase for %s", attempt->label, path);
+		auth_tty_say("Bad passphrase, try again.\n");
 	}
 	auth_note_tried(attempt, "%s (bad passphrase)", path);
 	return NULL;
@@ -549,8 +561,9 @@ static AuthOutcome auth_try_kbdint(AuthAttempt *attempt)
 		}
 		auth_note_tried(attempt, "keyboard-interactive%s (rejected)",
 				from_stdin ? " with the password from stdin" : "");
-		g_message("%s: keyboard-interactive answers rejected for %s", attempt->label,
-			  attempt->spec->user);
+		g_debug("%s: keyboard-interactive answers rejected for %s", attempt->label,
+			attempt->spec->user);
+		auth_tty_say("Permission denied, please try again.\n");
 	}
 	return outcome;
 }
@@ -581,7 +594,8 @@ static AuthOutcome auth_try_password(AuthAttempt *attempt)
 		auth_note_tried(attempt, "password%s (rejected)", from_stdin ? " from stdin" : "");
 		if (outcome == AUTH_FAILED)
 			return outcome;
-		g_message("%s: wrong password for %s", attempt->label, attempt->spec->user);
+		g_debug("%s: wrong password for %s", attempt->label, attempt->spec->user);
+		auth_tty_say("Permission denied, please try again.\n");
 	}
 	return outcome;
 }

@@ -1,0 +1,225 @@
+"""Passwords, keyboard-interactive and key passphrases at any hop: where
+they come from (-o password_stdin, SSH_ASKPASS without a terminal), that
+every prompt names its hop, that BatchMode never asks, and that failures
+name the hop and the user.
+
+Every jumpfs here runs under `setsid`, without a controlling terminal, as
+under fstab or systemd: nothing may be asked on the tester's terminal."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+import jfs
+import lab as labmod
+
+PASSWORD = "jfs-lab-password"  # what `scripts/lab password HOST on|kbdint` sets
+PASSPHRASE = "correct horse battery"
+SERVER3_BLOCK = f"""Host server3
+  HostName {labmod.BACKEND.addr}
+  User {labmod.BACKEND.user}
+  ProxyJump {labmod.PROXYJUMP_2HOPS}
+"""
+
+
+def sshd_log(host):
+    return (labmod.STATE_DIR / host / "sshd.log").read_text(errors="replace")
+
+
+def accepted(host, method, user):
+    return sshd_log(host).count(f"Accepted {method} for {user} from")
+
+
+def run_jumpfs(jumpfs_bin, *args, stdin_text=None, env=None, timeout=60):
+    """jumpfs ARGS as the lab user, in a session without a terminal."""
+    full_env = dict(os.environ)
+    full_env.pop("SSH_AUTH_SOCK", None)
+    full_env.pop("SSH_ASKPASS", None)
+    full_env.pop("SSH_ASKPASS_REQUIRE", None)
+    full_env.update(env or {})
+    extra = {"stdin": None, "input": stdin_text} if stdin_text is not None else {}
+    return labmod.as_user(["setsid", "-w", str(jumpfs_bin), *map(str, args)],
+                          timeout=timeout, env=full_env, **extra)
+
+
+@pytest.fixture
+def jfs_dir():
+    """A directory of the lab user's (askpass, its log, keys, configs);
+    pytest's tmp_path sits under a 0700 directory of root's."""
+    import pwd
+    import shutil
+    import tempfile
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    path = labmod.Path(tempfile.mkdtemp(prefix="jumpfs-auth-", dir="/tmp"))
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def make_askpass(directory, answer):
+    """An SSH_ASKPASS program: appends its prompt to askpass.log, prints answer."""
+    log = directory / "askpass.log"
+    script = directory / "askpass"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {log}\nprintf '%s\\n' '{answer}'\n")
+    script.chmod(0o755)
+    return script, log
+
+
+def prompts(log):
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def user_config(directory, extra):
+    """A -F config: the seed's server3 and `extra` for every host."""
+    config = directory / "config"
+    config.write_text(SERVER3_BLOCK + "Host *\n" + extra)
+    config.chmod(0o644)
+    return config
+
+
+def test_password_at_hop_2_from_stdin(lab, jumpfs_bin, mountpoint):
+    lab.run("password", "jump2", "on")
+    before = accepted("jump2", "password", labmod.JUMP2.user)
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", "password_stdin",
+                      stdin_text=PASSWORD + "\n")
+    assert proc.returncode == 0, proc.stderr
+    labmod.wait_for_mount(mountpoint)
+    try:
+        assert jfs.sh(f"cat {mountpoint}/hello.txt") == labmod.BACKEND_HELLO.read_text()
+    finally:
+        jfs.unmount(mountpoint)
+    assert accepted("jump2", "password", labmod.JUMP2.user) == before + 1
+    assert PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_wrong_password_names_the_hop_and_the_user(lab, jumpfs_bin, mountpoint):
+    lab.run("password", "jump2", "on")
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", "password_stdin",
+                      stdin_text="not-the-password\n")
+    assert proc.returncode != 0
+    message = proc.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert message.startswith("jumpfs: hop 2/3 (user2@jumphost2.whatever.org:2222): "
+                              "authentication failed for user 'user2'"), message
+    assert "password from stdin (rejected)" in message
+    # No terminal and no SSH_ASKPASS: it says why it did not ask again.
+    assert "no terminal" in message and "SSH_ASKPASS" in message
+    assert "not-the-password" not in message
+    assert not labmod.is_mounted(mountpoint)
+
+
+def test_batchmode_never_asks_for_a_password(lab, jumpfs_bin, mountpoint, jfs_dir):
+    lab.run("password", "jump2", "on")
+    askpass, log = make_askpass(jfs_dir, PASSWORD)
+    config = user_config(jfs_dir, "  BatchMode yes\n")
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-F", config,
+                      env={"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force"})
+    assert proc.returncode != 0
+    message = proc.stderr.strip()
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222)" in message, message
+    assert "authentication failed for user 'user2'" in message
+    assert "the server accepts: password" in message
+    assert "BatchMode=yes" in message
+    assert prompts(log) == []  # not even SSH_ASKPASS was run
+    assert not labmod.is_mounted(mountpoint)
+
+
+def test_keyboard_interactive_at_hop_2_through_askpass(lab, jumpfs_bin, mountpoint, jfs_dir):
+    lab.run("password", "jump2", "kbdint")
+    askpass, log = make_askpass(jfs_dir, PASSWORD)
+    before = accepted("jump2", "keyboard-interactive/pam", labmod.JUMP2.user)
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint,
+                      env={"SSH_ASKPASS": str(askpass)})
+    assert proc.returncode == 0, proc.stderr
+    labmod.wait_for_mount(mountpoint)
+    try:
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
+    finally:
+        jfs.unmount(mountpoint)
+    assert prompts(log) == ["(user2@jumphost2.whatever.org, hop 2/3) Password: "]
+    assert accepted("jump2", "keyboard-interactive/pam", labmod.JUMP2.user) == before + 1
+
+
+def encrypted_copy_of_the_lab_key(directory):
+    """The lab user's (authorized) key, re-encrypted with PASSPHRASE, without
+    its .pub file (jumpfs reads the public half from the private file)."""
+    key = directory / "id_encrypted"
+    key.write_bytes((labmod.Path("/home") / labmod.JFS_USER / ".ssh" / "id_ed25519").read_bytes())
+    import pwd
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    os.chown(key, pw.pw_uid, pw.pw_gid)
+    key.chmod(0o600)
+    proc = labmod.as_user(["ssh-keygen", "-q", "-p", "-P", "", "-N", PASSPHRASE, "-f", key])
+    assert proc.returncode == 0, proc.stderr
+    assert b"aes256-ctr" in subprocess.run(
+        ["base64", "-d"], input=b"".join(key.read_bytes().splitlines()[1:-1]),
+        capture_output=True).stdout  # really encrypted
+    return key
+
+
+def test_encrypted_key_with_askpass_and_no_terminal(lab, jumpfs_bin, mountpoint, jfs_dir):
+    key = encrypted_copy_of_the_lab_key(jfs_dir)
+    askpass, log = make_askpass(jfs_dir, PASSPHRASE)
+    config = user_config(jfs_dir, f"  IdentityFile {key}\n  IdentitiesOnly yes\n")
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-F", config,
+                      env={"SSH_ASKPASS": str(askpass)})
+    assert proc.returncode == 0, proc.stderr
+    labmod.wait_for_mount(mountpoint)
+    try:
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
+    finally:
+        jfs.unmount(mountpoint)
+    # One question per hop (each hop decrypts the key for itself), each
+    # naming its hop and user.
+    assert prompts(log) == [
+        f"Enter passphrase for key '{key}' (hop 1/3, user1@jumphost1.whatever.org): ",
+        f"Enter passphrase for key '{key}' (hop 2/3, user2@jumphost2.whatever.org): ",
+        f"Enter passphrase for key '{key}' (hop 3/3, anotherusername@10.77.3.2): ",
+    ]
+
+
+def test_encrypted_key_wrong_passphrase_fails_at_hop_1(lab, jumpfs_bin, mountpoint, jfs_dir):
+    key = encrypted_copy_of_the_lab_key(jfs_dir)
+    askpass, log = make_askpass(jfs_dir, "wrong passphrase")
+    config = user_config(jfs_dir, f"  IdentityFile {key}\n  IdentitiesOnly yes\n")
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-F", config,
+                      env={"SSH_ASKPASS": str(askpass)})
+    assert proc.returncode != 0
+    assert "hop 1/3 (user1@jumphost1.whatever.org:22): authentication failed for user " \
+           "'user1'" in proc.stderr
+    assert f"{key} (bad passphrase)" in proc.stderr
+    assert len(prompts(log)) == 3  # asked again, as ssh does, then gave up
+    assert not labmod.is_mounted(mountpoint)
+
+
+def test_debug_shows_each_step_and_never_the_password(lab, jumpfs_bin, mountpoint):
+    lab.run("password", "jump2", "on")
+    env = dict(os.environ)
+    env.pop("SSH_AUTH_SOCK", None)
+    proc = labmod.popen_as_user(["setsid", "-w", str(jumpfs_bin), labmod.SERVER3,
+                                 str(mountpoint), "-d", "-o", "password_stdin"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+    try:
+        proc.stdin.write(PASSWORD + "\n")
+        proc.stdin.close()
+        labmod.wait_for_mount(mountpoint, timeout=30, proc=proc)
+        jfs.sh(f"ls {mountpoint} >/dev/null")
+    finally:
+        labmod.cleanup_mount(mountpoint, [proc])
+    err = proc.stderr.read()
+    for hop in ("hop 1/3 (user1@jumphost1.whatever.org:22)",
+                "hop 2/3 (user2@jumphost2.whatever.org:2222)",
+                "hop 3/3 (anotherusername@10.77.3.2:22)"):
+        steps = [line for line in err.splitlines() if line.startswith(f"jumpfs: debug: {hop}: ")]
+        text = "\n".join(steps)
+        assert "connecting" in text, err
+        assert re.search(r"host key ssh-ed25519 SHA256:\S+ \(known\)", text), err
+        assert "the server accepts" in text, err
+        assert "authenticated with" in text, err
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222): using the password from stdin" in err
+    assert "authenticated with password (from stdin)" in err
+    assert PASSWORD not in err
