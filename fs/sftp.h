@@ -96,6 +96,21 @@ ssize_t sftpc_read(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 /* Returns len or -errno; all chunks are in flight at once. */
 ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 		    const void *buf, size_t len);
+/* Read-ahead on one open file: once reads go on where the previous one
+ * ended, READ requests are kept in flight ahead of the reader, in a window
+ * that doubles with every sequential read up to max_window bytes; a read
+ * elsewhere drops it. The stream holds a reference to conn and copies
+ * handle. Calls on one stream must not overlap (the caller serialises);
+ * writes through the same handle must call sftpc_readahead_invalidate. */
+typedef struct SftpReadahead SftpReadahead;
+SftpReadahead *sftpc_readahead_new(SftpConn *conn, const SftpHandle *handle,
+				   size_t max_window);
+/* Like sftpc_read. */
+ssize_t sftpc_readahead_read(SftpReadahead *ra, uint64_t offset, void *buf, size_t len);
+/* Drops prefetched data (waits for requests in flight). */
+void sftpc_readahead_invalidate(SftpReadahead *ra);
+void sftpc_readahead_free(SftpReadahead *ra);
+
 /* fsync@openssh.com when offered, else -ENOSYS. */
 int sftpc_fsync(SftpConn *conn, const SftpHandle *handle);
 
