@@ -1,0 +1,163 @@
+/* Open files and directories in fi->fh, and re-opening after a reconnect. */
+#include "fs/handles.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+
+#include "fs/attrs.h"
+
+FsFile *fs_file_new(SftpConn *conn, guint generation, const SftpHandle *handle,
+		    int flags)
+{
+	FsFile *file = g_new0(FsFile, 1);
+	file->kind = FS_HANDLE_FILE;
+	g_mutex_init(&file->lock);
+	file->conn = sftpc_ref(conn);
+	file->generation = generation;
+	file->handle = *handle;
+	file->flags = flags;
+	return file;
+}
+
+void fs_file_free(FsFile *file)
+{
+	if (file == NULL)
+		return;
+	if (file->conn != NULL) {
+		/* Nothing to close on a broken connection: the server
+		 * closed everything when the stream went. */
+		if (!file->lost && !sftpc_is_broken(file->conn))
+			sftpc_close(file->conn, &file->handle);
+		sftpc_unref(file->conn);
+	}
+	g_mutex_clear(&file->lock);
+	file->kind = 0;
+	g_free(file);
+}
+
+FsFile *fs_file_of(const struct fuse_file_info *fi)
+{
+	if (fi == NULL || fi->fh == 0)
+		return NULL;
+	FsFile *file = (FsFile *)(uintptr_t)fi->fh;
+	return file->kind == FS_HANDLE_FILE ? file : NULL;
+}
+
+/* The connection of file broke: open it again by path on a live one.
+ * Called with file->lock held. */
+static int fs_file_reopen(Remote *remote, FsFile *file, const char *path)
+{
+	if (path == NULL) {
+		/* Unlinked while open: its name, if any, is another file's. */
+		g_warning("lost an open file that has no name any more");
+		file->lost = TRUE;
+		return -EIO;
+	}
+	char *rpath = remote_path_of(remote, path);
+	SftpAttrs none = { 0 };
+	SftpHandle handle;
+	int flags = file->flags & ~(O_CREAT | O_TRUNC | O_EXCL);
+	SftpConn *conn = NULL;
+	guint generation = 0;
+	int rc = -ENOTCONN;
+	/* The first connection offered may be one whose break nobody has
+	 * noticed yet: then the next one is new. */
+	for (int attempt = 0; attempt < 3 && rc == -ENOTCONN; attempt++) {
+		if (conn != NULL)
+			remote_release(remote, conn);
+		conn = NULL;
+		rc = remote_acquire(remote, &conn, &generation);
+		if (rc == 0)
+			rc = sftpc_open(conn, rpath, attrs_open_flags(flags), &none, &handle);
+	}
+	if (rc < 0) {
+		g_warning("re-opening %s after reconnecting: %s", rpath, g_strerror(-rc));
+		/* The file went away: whatever gets that name later is
+		 * another file. (No connection: a later use may retry.) */
+		if (rc != -ENOTCONN)
+			file->lost = TRUE;
+		if (conn != NULL)
+			remote_release(remote, conn);
+		g_free(rpath);
+		return -EIO;
+	}
+	g_message("re-opened %s on connection %u (was %u)", rpath, generation,
+		  file->generation);
+	g_free(rpath);
+	sftpc_unref(file->conn);
+	file->conn = conn; /* keeps the reference from remote_acquire */
+	file->generation = generation;
+	file->handle = handle;
+	return 0;
+}
+
+int fs_file_use_locked(Remote *remote, FsFile *file, const char *path,
+		       SftpConn **conn, SftpHandle *handle)
+{
+	if (file->lost)
+		return -EIO;
+	if (sftpc_is_broken(file->conn)) {
+		int rc = fs_file_reopen(remote, file, path);
+		if (rc < 0)
+			return rc;
+	}
+	*conn = sftpc_ref(file->conn);
+	*handle = file->handle;
+	return 0;
+}
+
+int fs_file_use(Remote *remote, FsFile *file, const char *path,
+		SftpConn **conn, SftpHandle *handle)
+{
+	g_mutex_lock(&file->lock);
+	int rc = fs_file_use_locked(remote, file, path, conn, handle);
+	g_mutex_unlock(&file->lock);
+	return rc;
+}
+
+FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle)
+{
+	FsDir *dir = g_new0(FsDir, 1);
+	dir->kind = FS_HANDLE_DIR;
+	g_mutex_init(&dir->lock);
+	dir->batch = g_ptr_array_new_with_free_func((GDestroyNotify)sftp_name_free);
+	if (conn != NULL) {
+		dir->conn = sftpc_ref(conn);
+		dir->handle = *handle;
+	}
+	return dir;
+}
+
+void fs_dir_close(FsDir *dir)
+{
+	if (dir->conn != NULL) {
+		if (!sftpc_is_broken(dir->conn))
+			sftpc_close(dir->conn, &dir->handle);
+		sftpc_unref(dir->conn);
+		dir->conn = NULL;
+	}
+	g_ptr_array_set_size(dir->batch, 0);
+	dir->next = 0;
+	dir->pos = 0;
+	dir->eof = FALSE;
+}
+
+void fs_dir_free(FsDir *dir)
+{
+	if (dir == NULL)
+		return;
+	fs_dir_close(dir);
+	g_ptr_array_unref(dir->batch);
+	g_mutex_clear(&dir->lock);
+	dir->kind = 0;
+	g_free(dir);
+}
+
+FsDir *fs_dir_of(const struct fuse_file_info *fi)
+{
+	if (fi == NULL || fi->fh == 0)
+		return NULL;
+	FsDir *dir = (FsDir *)(uintptr_t)fi->fh;
+	return dir->kind == FS_HANDLE_DIR ? dir : NULL;
+}

@@ -1,0 +1,82 @@
+/* What FUSE keeps in fi->fh for jumpfs: an open file or an open directory.
+ *
+ * SFTP handles belong to one connection, so each of these holds a
+ * reference to its connection rather than borrowing one per operation
+ * (with several connections, remote_acquire may hand out another one).
+ * When that connection breaks, a file is re-opened by its current FUSE
+ * path on a new connection, with its open flags minus O_CREAT, O_TRUNC and
+ * O_EXCL (libfuse keeps a file unlinked while open under a .fuse_hidden
+ * name, so that one has a path too). If there is no path or the re-open
+ * fails (the file is gone), the handle is lost and every later use fails
+ * with EIO: better than writing to whatever file gets that name later.
+ * SFTP v3 has no file identity to check, so a file that another client
+ * replaced under the same name while we were disconnected cannot be told
+ * apart: the re-open then reaches the new file. */
+#ifndef JUMPFS_FS_HANDLES_H
+#define JUMPFS_FS_HANDLES_H
+
+#include <fuse.h>
+#include <glib.h>
+
+#include "fs/remote.h"
+#include "fs/sftp.h"
+
+/* First member of both structs, so a stray fi->fh is recognised. */
+typedef enum {
+	FS_HANDLE_FILE = 0x6a66696c, /* "jfil" */
+	FS_HANDLE_DIR = 0x6a646972,  /* "jdir" */
+} FsHandleKind;
+
+typedef struct {
+	FsHandleKind kind;
+	/* Guards everything below. Held only briefly, except across a
+	 * re-open and across an append's fstat + write (so that appends
+	 * through one handle do not overwrite each other). */
+	GMutex lock;
+	SftpConn *conn;       /* owned reference: the connection of handle */
+	guint generation;     /* remote generation of conn, for messages */
+	SftpHandle handle;
+	int flags;            /* open(2) flags as opened */
+	gboolean lost;        /* a re-open failed: stays failed */
+} FsFile;
+
+typedef struct {
+	FsHandleKind kind;
+	GMutex lock;          /* the kernel serialises readdir; cheap anyway */
+	SftpConn *conn;       /* owned reference, NULL when not open */
+	SftpHandle handle;
+	off_t pos;            /* entries handed to the kernel since opening:
+			       * the readdir offset of the next entry */
+	GPtrArray *batch;     /* SftpName *: the current READDIR reply */
+	guint next;           /* index in batch of the next entry */
+	gboolean eof;
+} FsDir;
+
+/* Takes a new reference to conn. */
+FsFile *fs_file_new(SftpConn *conn, guint generation, const SftpHandle *handle,
+		    int flags);
+/* Closes the SFTP handle if its connection still lives, drops the
+ * reference and frees. */
+void fs_file_free(FsFile *file);
+/* fi->fh as a file, or NULL (no fi, or fi->fh is something else). */
+FsFile *fs_file_of(const struct fuse_file_info *fi);
+
+/* A connection reference (release with remote_release) and a copy of the
+ * handle valid on it, re-opening by path if the connection broke. path is
+ * the file's current FUSE path (NULL when libfuse has none). Returns 0 or
+ * -errno (-EIO when the file cannot be re-opened). The _locked variant
+ * expects file->lock held. */
+int fs_file_use(Remote *remote, FsFile *file, const char *path,
+		SftpConn **conn, SftpHandle *handle);
+int fs_file_use_locked(Remote *remote, FsFile *file, const char *path,
+		       SftpConn **conn, SftpHandle *handle);
+
+/* Takes a new reference to conn. */
+FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle);
+/* Closes the SFTP handle (if its connection lives) and forgets the
+ * listing; the FsDir stays usable for a new opendir. */
+void fs_dir_close(FsDir *dir);
+void fs_dir_free(FsDir *dir);
+FsDir *fs_dir_of(const struct fuse_file_info *fi);
+
+#endif

@@ -1,0 +1,181 @@
+/* Directory operations: opendir, readdir, releasedir, mkdir, rmdir.
+ *
+ * readdir streams: entries go from one SFTP READDIR reply straight into
+ * the kernel's buffer, with offsets (the entry's position + 1), so libfuse
+ * never collects the whole directory and we hold at most one reply. When
+ * the kernel's buffer is full, the rest of the reply waits in the FsDir
+ * for the next call, which comes with the offset we gave. A call with any
+ * other offset (rewinddir, seekdir, or a connection that broke) re-opens
+ * the directory and skips entries up to that offset. */
+#include <errno.h>
+#include <string.h>
+
+#include "fs/ops-private.h"
+
+int jfs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	SftpHandle handle;
+	rc = sftpc_opendir(op.conn, op.rpath, &handle);
+	if (rc == 0) {
+		FsDir *dir = fs_dir_new(op.conn, &handle);
+		fs_handle_track(op.ctx, dir);
+		fi->fh = (uintptr_t)dir;
+	}
+	fs_op_end(&op);
+	return rc;
+}
+
+int jfs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	FsDir *dir = fs_dir_of(fi);
+	if (dir != NULL) {
+		fs_handle_forget(fs_ctx(), dir);
+		fs_dir_free(dir);
+	}
+	fi->fh = 0;
+	return 0;
+}
+
+/* Start the listing again from the first entry. Called with dir->lock. */
+static int fs_dir_reopen(FsDir *dir, const char *path)
+{
+	fs_dir_close(dir);
+	if (path == NULL)
+		return -ENOENT; /* removed while open */
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_opendir(op.conn, op.rpath, &dir->handle);
+	if (rc == 0)
+		dir->conn = sftpc_ref(op.conn);
+	fs_op_end(&op);
+	return rc;
+}
+
+/* The next entry (still owned by dir->batch; consume it by advancing
+ * dir->next and dir->pos). Returns 1, 0 at the end, or -errno. */
+static int fs_dir_peek(FsDir *dir, SftpName **entry)
+{
+	if (dir->next >= dir->batch->len) {
+		if (dir->eof)
+			return 0;
+		g_ptr_array_set_size(dir->batch, 0);
+		dir->next = 0;
+		int rc = sftpc_readdir(dir->conn, &dir->handle, dir->batch);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || dir->batch->len == 0) {
+			dir->eof = TRUE;
+			return 0;
+		}
+	}
+	*entry = g_ptr_array_index(dir->batch, dir->next);
+	return 1;
+}
+
+static void fs_dir_advance(FsDir *dir)
+{
+	dir->next++;
+	dir->pos++;
+}
+
+/* What the kernel gets for one entry: attributes only when it asked for
+ * them (readdirplus) and we know them. */
+static enum fuse_fill_dir_flags fs_dir_entry_stat(FsContext *ctx, const SftpName *entry,
+						  enum fuse_readdir_flags flags,
+						  struct stat *st)
+{
+	attrs_to_stat(&entry->attrs, &ctx->ids, st);
+	if (!(entry->attrs.flags & SFTP_ATTR_PERMISSIONS)) {
+		st->st_mode = 0; /* type unknown: the kernel will look it up */
+		return 0;
+	}
+	if (S_ISLNK(st->st_mode) && ctx->options.follow_symlinks) {
+		/* READDIR attributes are the link's own; what it points to
+		 * is for a lookup to find. */
+		memset(st, 0, sizeof(*st));
+		return 0;
+	}
+	/* libfuse 3.14 gives "." and ".." with attributes inode number 0,
+	 * which readdir(3) skips as deleted entries: send them plain. */
+	if (fs_is_dot_or_dotdot(entry->name))
+		return 0;
+	return (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
+}
+
+int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		off_t offset, struct fuse_file_info *fi,
+		enum fuse_readdir_flags flags)
+{
+	FsContext *ctx = fs_ctx();
+	FsDir *dir = fs_dir_of(fi);
+	if (dir == NULL)
+		return -EBADF;
+
+	g_mutex_lock(&dir->lock);
+	SftpName *entry = NULL;
+	int rc = 0;
+	if (dir->conn == NULL || sftpc_is_broken(dir->conn) || offset != dir->pos) {
+		rc = fs_dir_reopen(dir, path);
+		while (rc == 0 && dir->pos < offset) {
+			rc = fs_dir_peek(dir, &entry);
+			if (rc == 1) {
+				fs_dir_advance(dir);
+				rc = 0;
+			} else if (rc == 0) {
+				break; /* the directory shrank: nothing left */
+			}
+		}
+	}
+
+	int filled = 0;
+	while (rc >= 0) {
+		rc = fs_dir_peek(dir, &entry);
+		if (rc <= 0)
+			break;
+		struct stat st;
+		enum fuse_fill_dir_flags fill = fs_dir_entry_stat(ctx, entry, flags, &st);
+		if (filler(buf, entry->name, &st, dir->pos + 1, fill) != 0) {
+			rc = 0; /* the kernel's buffer is full: keep entry */
+			break;
+		}
+		fs_dir_advance(dir);
+		filled++;
+	}
+	/* Entries already in the buffer are good; the next call starts at
+	 * dir->pos and meets the error again if it persists. */
+	if (rc < 0 && filled > 0)
+		rc = 0;
+	g_mutex_unlock(&dir->lock);
+	return rc < 0 ? rc : 0;
+}
+
+int jfs_mkdir(const char *path, mode_t mode)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_mkdir(op.conn, op.rpath, mode & 07777);
+	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	fs_op_end(&op);
+	return rc;
+}
+
+int jfs_rmdir(const char *path)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_rmdir(op.conn, op.rpath);
+	rc = fs_fix_notempty(op.conn, op.rpath, rc);
+	fs_op_end(&op);
+	return rc;
+}

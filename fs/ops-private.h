@@ -1,0 +1,80 @@
+/* Shared by fs/ops.c, fs/ops-file.c and fs/ops-dir.c; not for other users. */
+#ifndef JUMPFS_FS_OPS_PRIVATE_H
+#define JUMPFS_FS_OPS_PRIVATE_H
+
+#include "fs/attrs.h"
+#include "fs/handles.h"
+#include "fs/ops.h"
+#include "fs/sftp.h"
+
+struct FsContext {
+	Remote *remote;       /* borrowed */
+	FsOptions options;
+	FsIdMap ids;          /* remote login ids come from a stat of the root */
+	/* Every FsFile/FsDir handed to the kernel and not released yet, so
+	 * that destroy can close what an unmount left open. */
+	GMutex handles_lock;
+	GHashTable *handles;
+};
+
+/* One operation's borrowed connection and remote path. */
+typedef struct {
+	FsContext *ctx;
+	SftpConn *conn;       /* reference from remote_acquire */
+	guint generation;     /* of conn */
+	char *rpath;          /* remote path of the FUSE path, or NULL */
+} FsOp;
+
+/* The context of the current FUSE request. */
+FsContext *fs_ctx(void);
+
+/* Register an FsFile/FsDir put in fi->fh, and unregister it on release. */
+void fs_handle_track(FsContext *ctx, void *handle);
+void fs_handle_forget(FsContext *ctx, void *handle);
+
+/* Acquire a connection and map path (may be NULL). Returns 0 or -errno;
+ * on failure there is nothing to end. */
+int fs_op_begin(FsOp *op, const char *path);
+void fs_op_end(FsOp *op);
+
+/* OpenSSH's sftp-server reports every errno it has no SSH_FX_* code for
+ * as SSH_FX_FAILURE, which arrives here as -EIO. Where the real error
+ * matters, these look at the target and return the better code; any other
+ * rc passes unchanged. */
+/* -EIO and rpath exists -> -EEXIST (mkdir, symlink, link, O_EXCL). */
+int fs_fix_exists(SftpConn *conn, const char *rpath, int rc);
+/* -EIO and rpath is a directory with entries -> -ENOTEMPTY (rmdir,
+ * rename over a directory). */
+int fs_fix_notempty(SftpConn *conn, const char *rpath, int rc);
+
+gboolean fs_is_dot_or_dotdot(const char *name);
+
+/* Stat of rpath as the mount shows it (lstat, or stat with
+ * follow_symlinks falling back to lstat for dangling links). */
+int fs_stat_path(FsOp *op, const char *rpath, SftpAttrs *attrs);
+
+/* Operations in fs/ops-file.c. */
+int jfs_open(const char *path, struct fuse_file_info *fi);
+int jfs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int jfs_read(const char *path, char *buf, size_t size, off_t offset,
+	     struct fuse_file_info *fi);
+int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
+	      struct fuse_file_info *fi);
+int jfs_flush(const char *path, struct fuse_file_info *fi);
+int jfs_release(const char *path, struct fuse_file_info *fi);
+int jfs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int jfs_fgetattr(FsFile *file, const char *path, struct stat *st);
+int jfs_fsetstat(FsFile *file, const char *path, const SftpAttrs *attrs);
+int jfs_ffstat(FsFile *file, const char *path, SftpAttrs *attrs);
+
+/* Operations in fs/ops-dir.c. */
+int jfs_opendir(const char *path, struct fuse_file_info *fi);
+int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		off_t offset, struct fuse_file_info *fi,
+		enum fuse_readdir_flags flags);
+int jfs_releasedir(const char *path, struct fuse_file_info *fi);
+int jfs_mkdir(const char *path, mode_t mode);
+int jfs_rmdir(const char *path);
+
+#endif
