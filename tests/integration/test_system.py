@@ -49,7 +49,7 @@ INNER = textwrap.dedent(r'''
     if spec.get("dev_log"):
         run("mount", "--rbind", "/dev", spec["olddev"])
         run("mount", "-t", "tmpfs", "-o", "mode=0755", "jfs-dev", "/dev")
-        for name in ("null", "zero", "full", "random", "urandom"):
+        for name in ("null", "zero", "full", "random", "urandom", "fuse"):
             open("/dev/" + name, "w").close()
             run("mount", "--bind", spec["olddev"] + "/" + name, "/dev/" + name)
         log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -65,8 +65,22 @@ INNER = textwrap.dedent(r'''
         out["mounts"] = mounts
         if mounts:
             out["listing"] = sorted(os.listdir(mnt))
-            marker = os.path.join(mnt, spec.get("marker", "-"))
+            marker = os.path.join(mnt, spec.get("marker") or "-")
             out["marker"] = open(marker).read() if os.path.exists(marker) else None
+            for command in spec.get("after_mount", []):
+                subprocess.run(command, capture_output=True, timeout=60)
+                # The first request may still meet the dead connection
+                # (ENOTCONN); the mount must come back within seconds.
+                deadline = time.monotonic() + 10
+                while True:
+                    try:
+                        out["listing_after"] = sorted(os.listdir(mnt))
+                        break
+                    except OSError as e:
+                        out["listing_after"] = str(e)
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.2)
             out["daemon_uids"] = []
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
@@ -112,12 +126,14 @@ def system(lab, jumpfs_bin):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def in_namespace(system, mountpoint, command, net=False, dev_log=False, marker=None):
+def in_namespace(system, mountpoint, command, net=False, dev_log=False, marker=None,
+                 after_mount=()):
     """Runs command (mount ...) as root in a private mount namespace, no
     terminal; returns what the helper saw. Kills what it left, pass or fail."""
     spec = {"mountpoint": str(mountpoint), "resolv": str(system / "resolv.conf"),
             "bin": str(system / "bin"), "command": [str(c) for c in command],
-            "dev_log": dev_log, "olddev": str(system / "olddev"), "marker": marker}
+            "dev_log": dev_log, "olddev": str(system / "olddev"), "marker": marker,
+            "after_mount": [[str(c) for c in command] for command in after_mount]}
     unshare = ["unshare", "--mount"] + (["--net"] if net else [])
     try:
         proc = subprocess.run(["setsid", "-w", *unshare, sys.executable,
@@ -228,3 +244,21 @@ def test_fstab_mount_never_prompts(system, mountpoint, lab):
     assert ("jumpfs: hop 2/3 (user2@jumphost2.whatever.org:2222): authentication failed "
             "for user 'user2'") in seen["stderr"], seen
     assert "no terminal to ask on" in seen["stderr"]
+
+
+def test_daemon_logs_to_syslog_naming_the_hop(system, mountpoint, marker):
+    # Mounted from fstab, then jump2's sessions die: the daemon, detached
+    # from any terminal, says so in syslog with the hop, and reconnects.
+    fstab = write_fstab(system, mountpoint,
+                        f"{FSTAB_OPTIONS},ssh_user_config={labmod.JFS_USER}")
+    seen = in_namespace(system, mountpoint, ["mount", "-T", fstab, mountpoint],
+                        dev_log=True, marker=marker,
+                        after_mount=[[labmod.LAB_SCRIPT, "kill-sessions", "jump2"]])
+    assert seen["rc"] == 0, seen
+    assert seen["stderr"] == "", seen  # nothing on the terminal once mounted
+    assert marker in seen["listing_after"]  # reconnected
+    logged = "\n".join(seen["syslog"])
+    assert " jumpfs[" in logged
+    lost = [m for m in seen["syslog"] if "hop 2/3 (user2@jumphost2.whatever.org:2222)" in m]
+    assert lost, logged
+    assert any("connection lost" in m for m in lost), logged
