@@ -4,7 +4,10 @@ every prompt names its hop, that BatchMode never asks, and that failures
 name the hop and the user.
 
 Every jumpfs here runs under `setsid`, without a controlling terminal, as
-under fstab or systemd: nothing may be asked on the tester's terminal."""
+under fstab or systemd: nothing may be asked on the tester's terminal. And
+with -o no_share: a shared daemon of the lab user (started by other tests)
+would serve the mount with its own environment (no SSH_ASKPASS) and its
+already logged-in hops, which is not what these tests are about."""
 
 import os
 import re
@@ -40,7 +43,7 @@ def run_jumpfs(jumpfs_bin, *args, stdin_text=None, env=None, timeout=60):
     full_env.pop("SSH_ASKPASS_REQUIRE", None)
     full_env.update(env or {})
     extra = {"stdin": None, "input": stdin_text} if stdin_text is not None else {}
-    return labmod.as_user(["setsid", "-w", str(jumpfs_bin), *map(str, args)],
+    return labmod.as_user(["setsid", "-w", str(jumpfs_bin), *map(str, args), "-o", "no_share"],
                           timeout=timeout, env=full_env, **extra)
 
 
