@@ -45,6 +45,8 @@ INNER = textwrap.dedent(r'''
     # mount(8) drops PATH; /bin/sh then searches its default path, where
     # /usr/local/sbin stands first: ours holds jumpfs, in here only.
     run("mount", "--bind", spec["bin"], "/usr/local/sbin")
+    if spec.get("fstab"):
+        run("mount", "--bind", spec["fstab"], "/etc/fstab")  # in here only
     log = None
     if spec.get("dev_log"):
         run("mount", "--rbind", "/dev", spec["olddev"])
@@ -127,13 +129,14 @@ def system(lab, jumpfs_bin):
 
 
 def in_namespace(system, mountpoint, command, net=False, dev_log=False, marker=None,
-                 after_mount=()):
+                 after_mount=(), fstab=None):
     """Runs command (mount ...) as root in a private mount namespace, no
     terminal; returns what the helper saw. Kills what it left, pass or fail."""
     spec = {"mountpoint": str(mountpoint), "resolv": str(system / "resolv.conf"),
             "bin": str(system / "bin"), "command": [str(c) for c in command],
             "dev_log": dev_log, "olddev": str(system / "olddev"), "marker": marker,
-            "after_mount": [[str(c) for c in command] for command in after_mount]}
+            "after_mount": [[str(c) for c in command] for command in after_mount],
+            "fstab": str(fstab) if fstab else None}
     unshare = ["unshare", "--mount"] + (["--net"] if net else [])
     try:
         proc = subprocess.run(["setsid", "-w", *unshare, sys.executable,
@@ -212,6 +215,17 @@ def test_fstab_line_with_mount_fuse3_setuid(system, mountpoint, marker):
     # HOME (mount(8) clears it), and reads the user's ~/.ssh all the same.
     fstab = write_fstab(system, mountpoint, f"{FSTAB_OPTIONS},setuid={labmod.JFS_USER}")
     seen = in_namespace(system, mountpoint, ["mount", "-T", fstab, mountpoint], marker=marker)
+    assert_mounted_and_unmounted(seen, mountpoint, marker)
+
+
+def test_fstab_user_option_lets_the_user_mount_it(system, mountpoint, marker):
+    # "user" in /etc/fstab (bind-mounted over it in the namespace only): the
+    # lab user runs `mount MOUNTPOINT`, and mount(8) runs jumpfs as them,
+    # with their own ~/.ssh; no ssh_user_config needed.
+    fstab = write_fstab(system, mountpoint, "noauto,_netdev,user,allow_other,no_share")
+    seen = in_namespace(system, mountpoint,
+                        ["runuser", "-u", labmod.JFS_USER, "--", "mount", mountpoint],
+                        marker=marker, fstab=fstab)
     assert_mounted_and_unmounted(seen, mountpoint, marker)
 
 
