@@ -337,6 +337,8 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
  * code agrees with ssh on whose ~/.ssh it is. */
 gboolean cli_options_settle_user(const CliOptions *options, GError **error)
 {
+	if (options->home_dir == NULL)
+		return TRUE; /* --help, --version: nothing will be read */
 	struct passwd *pw = options->ssh_user_config ? getpwnam(options->ssh_user_config) : NULL;
 	if (pw != NULL && getuid() == 0 && pw->pw_uid != 0) {
 		if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
@@ -431,7 +433,8 @@ void cli_options_print_help(const char *program)
 	       "Passwords and passphrases are asked on the terminal, else through\n"
 	       "$SSH_ASKPASS; never with BatchMode=yes. See jumpfs(1).\n"
 	       "\n"
-	       "FUSE options (see also mount.fuse3(8)):\n",
+	       "FUSE options, and the mount options of mount.fuse3(8)\n"
+	       "(default_permissions, ro, nosuid, ...):\n",
 	       program, program);
 	fuse_cmdline_help();
 	fuse_lib_help(&(struct fuse_args)FUSE_ARGS_INIT(0, NULL));

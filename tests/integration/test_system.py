@@ -276,3 +276,80 @@ def test_daemon_logs_to_syslog_naming_the_hop(system, mountpoint, marker):
     lost = [m for m in seen["syslog"] if "hop 2/3 (user2@jumphost2.whatever.org:2222)" in m]
     assert lost, logged
     assert any("connection lost" in m for m in lost), logged
+
+
+def test_unknown_option_through_mount_fails_with_fuses_words(system, mountpoint):
+    seen = in_namespace(system, mountpoint, [
+        "mount", "-t", "fuse.jumpfs", SOURCE, mountpoint,
+        "-o", f"ssh_user_config={labmod.JFS_USER},allow_other,no_share,bogus_option"])
+    assert seen["rc"] != 0
+    assert seen["mounts"] == []
+    assert "jumpfs: unknown option(s): `-o bogus_option' (see jumpfs --help)" in seen["stderr"]
+
+
+# --- the command line users expect ------------------------------------------
+
+SSHFS_NAMES = ["reconnect", "ServerAliveInterval", "IdentityFile", "Port", "idmap", "uid",
+               "gid", "allow_other", "default_permissions", "cache_timeout", "max_conns",
+               "follow_symlinks", "transform_symlinks", "compression"]
+
+
+def test_help_lists_the_options_in_groups(jumpfs_bin):
+    proc = subprocess.run([str(jumpfs_bin), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    out = proc.stdout
+    groups = ["General options:", "SSH options:", "jumpfs options (sshfs's names):",
+              "FUSE options"]
+    positions = [out.index(g) for g in groups]
+    assert positions == sorted(positions)
+    for name in SSHFS_NAMES + ["password_stdin", "ssh_user_config", "no_share", "--check",
+                               "_netdev", "x-systemd.*", "SSH_ASKPASS", "BatchMode"]:
+        assert name in out, name
+
+
+def test_version_names_the_libraries(jumpfs_bin):
+    proc = subprocess.run([str(jumpfs_bin), "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("jumpfs ")
+    fuse = subprocess.run(["pkg-config", "--modversion", "fuse3"], capture_output=True,
+                          text=True).stdout.strip()
+    libssh = subprocess.run(["pkg-config", "--modversion", "libssh"], capture_output=True,
+                            text=True).stdout.strip()
+    assert any(line.startswith(f"libfuse {fuse} ") for line in lines), (fuse, lines)
+    assert any(line.startswith(f"libssh {libssh}") for line in lines), (libssh, lines)
+
+
+def test_sshfs_option_names_are_accepted_with_their_meaning(lab, jumpfs_bin, mountpoint):
+    import jfs
+    import pwd
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    options = (f"reconnect,ServerAliveInterval=5,IdentityFile={IDENTITY},Port=22,"
+               f"uid={pw.pw_uid},gid={pw.pw_gid},allow_other,default_permissions,"
+               "cache_timeout=5,max_conns=2,follow_symlinks,transform_symlinks,"
+               "compression=yes,idmap=user,no_share")
+    jfs.mount_ok(jumpfs_bin, mountpoint, labmod.SERVER3, "-o", options)
+    try:
+        out = jfs.sh(f"stat -c '%u %g' {mountpoint}/hello.txt && cat {mountpoint}/hello.txt")
+        assert out.splitlines() == [f"{pw.pw_uid} {pw.pw_gid}",
+                                    labmod.BACKEND_HELLO.read_text().rstrip("\n")]
+        mount_options = [line.split()[3] for line in open("/proc/mounts")
+                         if line.split()[1] == str(mountpoint)][0].split(",")
+        assert "allow_other" in mount_options and "default_permissions" in mount_options
+    finally:
+        jfs.unmount(mountpoint)
+
+
+def test_dash_o_User_sets_the_target_user(lab, jumpfs_bin, mountpoint):
+    import jfs
+    # The backend by address, no alias: without User= jumpfs would log in
+    # as the local user (jfsuser), whom the backend refuses.
+    target = labmod.BACKEND.addr
+    proc = jfs.mount(jumpfs_bin, mountpoint, target, "-J", labmod.PROXYJUMP_2HOPS, "-o", "no_share")
+    assert proc.returncode != 0 and "hop 3/3 (jfsuser@10.77.3.2:22)" in proc.stderr
+    jfs.mount_ok(jumpfs_bin, mountpoint, target, "-J", labmod.PROXYJUMP_2HOPS,
+                 "-o", f"User={labmod.BACKEND.user},no_share")
+    try:
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
+    finally:
+        jfs.unmount(mountpoint)
