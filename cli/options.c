@@ -59,6 +59,7 @@ static const struct fuse_opt cli_option_table[] = {
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("--check", KEY_CHECK),
 	/* For mount(8), fstab and systemd, not for FUSE: accepted, unused. */
+	FUSE_OPT_KEY("defaults", KEY_IGNORED),
 	FUSE_OPT_KEY("_netdev", KEY_IGNORED),
 	FUSE_OPT_KEY("noauto", KEY_IGNORED),
 	FUSE_OPT_KEY("auto", KEY_IGNORED),
@@ -428,8 +429,8 @@ void cli_options_print_help(const char *program)
 	       "    -o read_chunk=BYTES    SFTP read request size (default 32000)\n"
 	       "    -o write_chunk=BYTES   SFTP write request size (default 32000)\n"
 	       "\n"
-	       "mount(8) options, accepted and ignored: _netdev, noauto, auto, user,\n"
-	       "users, nouser, nofail, x-systemd.*, x-gvfs-*, comment=*.\n"
+	       "mount(8) options, accepted and ignored: defaults, _netdev, noauto,\n"
+	       "auto, user, users, nouser, nofail, x-systemd.*, x-gvfs-*, comment=*.\n"
 	       "Passwords and passphrases are asked on the terminal, else through\n"
 	       "$SSH_ASKPASS; never with BatchMode=yes. See jumpfs(1).\n"
 	       "\n"

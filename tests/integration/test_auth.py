@@ -12,6 +12,7 @@ already logged-in hops, which is not what these tests are about."""
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -226,3 +227,58 @@ def test_debug_shows_each_step_and_never_the_password(lab, jumpfs_bin, mountpoin
     assert "hop 2/3 (user2@jumphost2.whatever.org:2222): using the password from stdin" in err
     assert "authenticated with password (from stdin)" in err
     assert PASSWORD not in err
+
+
+def run_on_a_terminal(command, answers, timeout=60):
+    """Runs command on a new pseudo-terminal (its controlling terminal);
+    each time the output ends with a prompt of answers (in order), types
+    its answer. Returns (exit status, everything the terminal showed)."""
+    import pty
+    import select
+    pid, master = pty.fork()
+    if pid == 0:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("SSH_AUTH_SOCK", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE")}
+        os.execvpe(command[0], command, env)
+    shown, pending, answered_at = b"", list(answers), 0
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: every end of the terminal closed
+                    break
+                if not data:
+                    break
+                shown += data
+            # Only a prompt shown after the last answer is a new question.
+            fresh = shown[answered_at:]
+            if pending and fresh.rstrip().endswith(pending[0][0].encode().rstrip()):
+                os.write(master, (pending.pop(0)[1] + "\n").encode())
+                answered_at = len(shown)
+    finally:
+        os.close(master)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_password_prompt_on_the_terminal_names_the_hop(lab, jumpfs_bin, mountpoint):
+    # A wrong password first: ssh's "try again", the same prompt, then the
+    # right one. The terminal is the daemon's parent's; echo is off.
+    lab.run("password", "jump2", "on")
+    prompt = "user2@jumphost2.whatever.org's password (hop 2/3): "
+    status, shown = run_on_a_terminal(
+        ["runuser", "-u", labmod.JFS_USER, "--", str(jumpfs_bin), labmod.SERVER3,
+         str(mountpoint), "-o", "no_share"],
+        [(prompt, "wrong-password"), (prompt, PASSWORD)])
+    try:
+        assert status == 0, shown
+        labmod.wait_for_mount(mountpoint)
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
+    finally:
+        labmod.cleanup_mount(mountpoint)
+    assert shown.count(prompt) == 2, shown
+    assert "Permission denied, please try again." in shown
+    assert PASSWORD not in shown and "wrong-password" not in shown  # no echo
