@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fs/attrs.h"
 
@@ -13,6 +14,7 @@ FsFile *fs_file_new(SftpConn *conn, guint generation, const SftpHandle *handle,
 	FsFile *file = g_new0(FsFile, 1);
 	file->kind = FS_HANDLE_FILE;
 	g_mutex_init(&file->lock);
+	g_mutex_init(&file->read_lock);
 	file->conn = sftpc_ref(conn);
 	file->generation = generation;
 	file->handle = *handle;
@@ -24,6 +26,7 @@ void fs_file_free(FsFile *file)
 {
 	if (file == NULL)
 		return;
+	sftpc_readahead_free(file->readahead);
 	if (file->conn != NULL) {
 		/* Nothing to close on a broken connection: the server
 		 * closed everything when the stream went. */
@@ -32,6 +35,7 @@ void fs_file_free(FsFile *file)
 		sftpc_unref(file->conn);
 	}
 	g_mutex_clear(&file->lock);
+	g_mutex_clear(&file->read_lock);
 	file->kind = 0;
 	g_free(file);
 }
@@ -114,6 +118,54 @@ int fs_file_use(Remote *remote, FsFile *file, const char *path,
 	int rc = fs_file_use_locked(remote, file, path, conn, handle);
 	g_mutex_unlock(&file->lock);
 	return rc;
+}
+
+/* Called with read_lock held: a stream on the handle's current connection
+ * (a re-open makes a new handle on a new connection). */
+static SftpReadahead *fs_file_readahead_for(FsFile *file, SftpConn *conn,
+					    const SftpHandle *handle, size_t max_window)
+{
+	if (file->readahead != NULL &&
+	    (file->readahead_conn != conn ||
+	     memcmp(&file->readahead_handle, handle, sizeof(*handle)) != 0))
+		g_clear_pointer(&file->readahead, sftpc_readahead_free);
+	if (file->readahead == NULL) {
+		file->readahead = sftpc_readahead_new(conn, handle, max_window);
+		file->readahead_conn = conn;
+		file->readahead_handle = *handle;
+	}
+	return file->readahead;
+}
+
+ssize_t fs_file_read(Remote *remote, FsFile *file, const char *path, void *buf,
+		     size_t size, uint64_t offset, size_t max_window)
+{
+	ssize_t n = -ENOTCONN;
+	g_mutex_lock(&file->read_lock);
+	/* A read may be repeated: if the connection breaks under it, try
+	 * once more on a new one (the file is re-opened by path). */
+	for (int attempt = 0; attempt < 2 && n == -ENOTCONN; attempt++) {
+		SftpConn *conn;
+		SftpHandle handle;
+		int rc = fs_file_use(remote, file, path, &conn, &handle);
+		if (rc < 0) {
+			n = rc;
+			break;
+		}
+		SftpReadahead *ra = fs_file_readahead_for(file, conn, &handle, max_window);
+		n = sftpc_readahead_read(ra, offset, buf, size);
+		remote_release(remote, conn);
+	}
+	g_mutex_unlock(&file->read_lock);
+	return n;
+}
+
+void fs_file_drop_readahead(FsFile *file)
+{
+	g_mutex_lock(&file->read_lock);
+	if (file->readahead != NULL)
+		sftpc_readahead_invalidate(file->readahead);
+	g_mutex_unlock(&file->read_lock);
 }
 
 FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle)

@@ -38,6 +38,15 @@ typedef struct {
 	SftpHandle handle;
 	int flags;            /* open(2) flags as opened */
 	gboolean lost;        /* a re-open failed: stays failed */
+
+	/* Reads through this handle go one at a time through its read-ahead
+	 * stream. read_lock is taken before lock, and held across the
+	 * network: it only makes this handle's readers wait for each other
+	 * (the kernel sends them in order anyway). */
+	GMutex read_lock;
+	SftpReadahead *readahead;  /* NULL until the first read */
+	SftpConn *readahead_conn;  /* what it was made on (no reference) */
+	SftpHandle readahead_handle;
 } FsFile;
 
 typedef struct {
@@ -70,6 +79,13 @@ int fs_file_use(Remote *remote, FsFile *file, const char *path,
 		SftpConn **conn, SftpHandle *handle);
 int fs_file_use_locked(Remote *remote, FsFile *file, const char *path,
 		       SftpConn **conn, SftpHandle *handle);
+
+/* Reads like sftpc_read, through the handle's read-ahead stream (at most
+ * max_window bytes ahead), re-opening once if the connection broke. */
+ssize_t fs_file_read(Remote *remote, FsFile *file, const char *path, void *buf,
+		     size_t size, uint64_t offset, size_t max_window);
+/* Before writing through file: prefetched data would be stale. */
+void fs_file_drop_readahead(FsFile *file);
 
 /* Takes a new reference to conn. */
 FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle);
