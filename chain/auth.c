@@ -247,7 +247,11 @@ static gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo
 	gboolean ok = FALSE;
 
 	g_mutex_lock(&auth_state.lock);
-	if (auth_state.tty_fd >= 0 && !askpass_first) {
+	/* A foreground jumpfs (-f) sent to the background later would stop
+	 * on SIGTTIN; the daemon's child has no controlling terminal (-1). */
+	pid_t owner = auth_state.tty_fd >= 0 ? tcgetpgrp(auth_state.tty_fd) : -1;
+	gboolean tty_ok = auth_state.tty_fd >= 0 && (owner < 0 || owner == getpgrp());
+	if (tty_ok && !askpass_first) {
 		ok = auth_tty_read(prompt, echo, buf, size);
 		if (!ok)
 			auth_note_blocked(attempt, "the prompt on the terminal was cancelled");
@@ -298,6 +302,12 @@ gboolean auth_setup(const AuthSetup *setup, GError **error)
 	 * which it could not open /dev/tty any more. */
 	if (auth_state.tty_fd < 0)
 		auth_state.tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* Started in the background (`jumpfs ... &`): the terminal belongs to
+	 * the shell, whose input a prompt would steal. */
+	if (auth_state.tty_fd >= 0 && tcgetpgrp(auth_state.tty_fd) != getpgrp()) {
+		close(auth_state.tty_fd);
+		auth_state.tty_fd = -1;
+	}
 	/* Best effort: keep the password out of swap. */
 	mlock(auth_state.stdin_password, sizeof(auth_state.stdin_password));
 	if (!setup->password_stdin)
