@@ -52,6 +52,11 @@ static void mount_fs_options(FsOptions *fs, const CliOptions *options)
 		fs->idmap = FS_IDMAP_USER;
 	fs->follow_symlinks = options->follow_symlinks;
 	fs->transform_symlinks = options->transform_symlinks;
+	if (options->cache_timeout >= 0) {
+		fs->entry_timeout = options->cache_timeout;
+		fs->attr_timeout = options->cache_timeout;
+		fs->dir_timeout = options->cache_timeout;
+	}
 }
 
 Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_args,

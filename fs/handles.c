@@ -181,6 +181,16 @@ FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle)
 	return dir;
 }
 
+FsDir *fs_dir_new_cached(GPtrArray *listing)
+{
+	FsDir *dir = fs_dir_new(NULL, NULL);
+	g_ptr_array_unref(dir->batch);
+	dir->batch = g_ptr_array_ref(listing);
+	dir->eof = TRUE;
+	dir->cached = TRUE;
+	return dir;
+}
+
 void fs_dir_close(FsDir *dir)
 {
 	if (dir->conn != NULL) {
@@ -189,10 +199,14 @@ void fs_dir_close(FsDir *dir)
 		sftpc_unref(dir->conn);
 		dir->conn = NULL;
 	}
-	g_ptr_array_set_size(dir->batch, 0);
+	/* A fresh array: the old one may be a cached listing others share. */
+	g_ptr_array_unref(dir->batch);
+	dir->batch = g_ptr_array_new_with_free_func((GDestroyNotify)sftp_name_free);
+	g_clear_pointer(&dir->collect, g_ptr_array_unref);
 	dir->next = 0;
 	dir->pos = 0;
 	dir->eof = FALSE;
+	dir->cached = FALSE;
 }
 
 void fs_dir_free(FsDir *dir)

@@ -56,9 +56,14 @@ typedef struct {
 	SftpHandle handle;
 	off_t pos;            /* entries handed to the kernel since opening:
 			       * the readdir offset of the next entry */
-	GPtrArray *batch;     /* SftpName *: the current READDIR reply */
+	GPtrArray *batch;     /* SftpName *: the current READDIR reply, or
+			       * a whole cached listing (shared, read-only) */
 	guint next;           /* index in batch of the next entry */
 	gboolean eof;
+	gboolean cached;      /* batch is a cached listing: no SFTP handle */
+	GPtrArray *collect;   /* copies of the entries listed so far, for the
+			       * listing cache; NULL when not collecting */
+	gint64 collect_started;
 } FsDir;
 
 /* Takes a new reference to conn. */
@@ -89,6 +94,8 @@ void fs_file_drop_readahead(FsFile *file);
 
 /* Takes a new reference to conn. */
 FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle);
+/* A directory served from a cached listing (takes a reference). */
+FsDir *fs_dir_new_cached(GPtrArray *listing);
 /* Closes the SFTP handle (if its connection lives) and forgets the
  * listing; the FsDir stays usable for a new opendir. */
 void fs_dir_close(FsDir *dir);

@@ -14,6 +14,17 @@
 
 int jfs_opendir(const char *path, struct fuse_file_info *fi)
 {
+	FsContext *ctx = fs_ctx();
+	/* A listing taken a moment ago: no round trip at all. */
+	GPtrArray *listing = dircache_get(ctx->dircache, path);
+	if (listing != NULL) {
+		FsDir *dir = fs_dir_new_cached(listing);
+		g_ptr_array_unref(listing);
+		fs_handle_track(ctx, dir);
+		fi->fh = (uintptr_t)dir;
+		return 0;
+	}
+
 	FsOp op;
 	int rc = fs_op_begin(&op, path);
 	if (rc < 0)
@@ -22,6 +33,11 @@ int jfs_opendir(const char *path, struct fuse_file_info *fi)
 	rc = sftpc_opendir(op.conn, op.rpath, &handle);
 	if (rc == 0) {
 		FsDir *dir = fs_dir_new(op.conn, &handle);
+		if (dircache_enabled(ctx->dircache)) {
+			dir->collect = g_ptr_array_new_with_free_func(
+				(GDestroyNotify)sftp_name_free);
+			dir->collect_started = g_get_monotonic_time();
+		}
 		fs_handle_track(op.ctx, dir);
 		fi->fh = (uintptr_t)dir;
 	}
@@ -109,6 +125,22 @@ static enum fuse_fill_dir_flags fs_dir_entry_stat(FsContext *ctx, const SftpName
 	return (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
 }
 
+/* A copy of entry for the listing cache, while the listing is small
+ * enough to be kept. */
+static void fs_dir_collect(FsDir *dir, const SftpName *entry)
+{
+	if (dir->collect == NULL)
+		return;
+	if (dir->collect->len >= DIRCACHE_MAX_ENTRIES) {
+		g_clear_pointer(&dir->collect, g_ptr_array_unref);
+		return;
+	}
+	SftpName *copy = g_new(SftpName, 1);
+	copy->name = g_strdup(entry->name);
+	copy->attrs = entry->attrs;
+	g_ptr_array_add(dir->collect, copy);
+}
+
 int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		off_t offset, struct fuse_file_info *fi,
 		enum fuse_readdir_flags flags)
@@ -121,7 +153,8 @@ int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	g_mutex_lock(&dir->lock);
 	SftpName *entry = NULL;
 	int rc = 0;
-	if (dir->conn == NULL || sftpc_is_broken(dir->conn) || offset != dir->pos) {
+	gboolean usable = dir->cached || (dir->conn != NULL && !sftpc_is_broken(dir->conn));
+	if (!usable || offset != dir->pos) {
 		rc = fs_dir_reopen(dir, path);
 		while (rc == 0 && dir->pos < offset) {
 			rc = fs_dir_peek(dir, &entry);
@@ -145,8 +178,14 @@ int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			rc = 0; /* the kernel's buffer is full: keep entry */
 			break;
 		}
+		fs_dir_collect(dir, entry);
 		fs_dir_advance(dir);
 		filled++;
+	}
+	if (rc == 0 && dir->eof && dir->collect != NULL) {
+		/* The whole listing went by in order: keep it. */
+		dircache_put(ctx->dircache, path, dir->collect, dir->collect_started);
+		g_clear_pointer(&dir->collect, g_ptr_array_unref);
 	}
 	/* Entries already in the buffer are good; the next call starts at
 	 * dir->pos and meets the error again if it persists. */
@@ -164,6 +203,7 @@ int jfs_mkdir(const char *path, mode_t mode)
 		return rc;
 	rc = sftpc_mkdir(op.conn, op.rpath, mode & 07777);
 	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -176,6 +216,7 @@ int jfs_rmdir(const char *path)
 		return rc;
 	rc = sftpc_rmdir(op.conn, op.rpath);
 	rc = fs_fix_notempty(op.conn, op.rpath, rc);
+	fs_changed(op.ctx, path, TRUE);
 	fs_op_end(&op);
 	return rc;
 }

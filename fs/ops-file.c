@@ -29,6 +29,9 @@ static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 		fs_handle_track(op.ctx, file);
 		fi->fh = (uintptr_t)file;
 	}
+	/* A new file, or one whose size and mtime are about to change. */
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
+		fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -151,9 +154,11 @@ int jfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 int jfs_release(const char *path, struct fuse_file_info *fi)
 {
-	(void)path;
 	FsFile *file = fs_file_of(fi);
 	if (file != NULL) {
+		/* Listings taken while it was being written show an old size. */
+		if ((file->flags & O_ACCMODE) != O_RDONLY)
+			fs_changed(fs_ctx(), path, FALSE);
 		fs_handle_forget(fs_ctx(), file);
 		fs_file_free(file);
 	}
@@ -196,6 +201,7 @@ int jfs_fsetstat(FsFile *file, const char *path, const SftpAttrs *attrs)
 		return rc;
 	rc = sftpc_fsetstat(conn, &handle, attrs);
 	remote_release(ctx->remote, conn);
+	fs_changed(ctx, path, FALSE);
 	return rc;
 }
 
@@ -215,6 +221,7 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
+	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }

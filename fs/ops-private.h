@@ -3,6 +3,7 @@
 #define JUMPFS_FS_OPS_PRIVATE_H
 
 #include "fs/attrs.h"
+#include "fs/dircache.h"
 #include "fs/handles.h"
 #include "fs/ops.h"
 #include "fs/sftp.h"
@@ -11,6 +12,7 @@ struct FsContext {
 	Remote *remote;       /* borrowed */
 	FsOptions options;
 	FsIdMap ids;          /* remote login ids come from a stat of the root */
+	DirCache *dircache;   /* listings the kernel holds */
 	/* Every FsFile/FsDir handed to the kernel and not released yet, so
 	 * that destroy can close what an unmount left open. */
 	GMutex handles_lock;
@@ -35,6 +37,10 @@ void fs_handle_forget(FsContext *ctx, void *handle);
 /* Acquire a connection and map path (may be NULL). Returns 0 or -errno;
  * on failure there is nothing to end. */
 int fs_op_begin(FsOp *op, const char *path);
+/* path (a FUSE path) was created, removed, renamed or had its attributes
+ * changed through this mount: cached listings that show it go. subtree:
+ * path is (or was) a directory whose own listings go too. */
+void fs_changed(FsContext *ctx, const char *path, gboolean subtree);
 void fs_op_end(FsOp *op);
 
 /* OpenSSH's sftp-server reports every errno it has no SSH_FX_* code for

@@ -19,8 +19,11 @@ void fs_options_init(FsOptions *options)
 	options->idmap = FS_IDMAP_NONE;
 	options->uid = -1;
 	options->gid = -1;
-	options->entry_timeout = 1.0;
-	options->attr_timeout = 1.0;
+	/* sshfs's cache_timeout default: remote changes show within 20 s,
+	 * and repeated ls/stat/find cost no round trip meanwhile. */
+	options->entry_timeout = 20.0;
+	options->attr_timeout = 20.0;
+	options->dir_timeout = 20.0;
 	options->negative_timeout = 0.0;
 }
 
@@ -47,6 +50,7 @@ FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **err
 	g_mutex_init(&ctx->handles_lock);
 	ctx->handles = g_hash_table_new(NULL, NULL);
 	ctx->options = *options;
+	ctx->dircache = dircache_new(options->dir_timeout);
 	/* The owner of the mounted directory stands for the login user: SFTP
 	 * v3 has no way to ask who we are. */
 	ctx->ids.map_user = options->idmap == FS_IDMAP_USER &&
@@ -93,6 +97,7 @@ void fs_context_free(FsContext *ctx)
 	fs_free_handles(ctx);
 	g_hash_table_unref(ctx->handles);
 	g_mutex_clear(&ctx->handles_lock);
+	dircache_free(ctx->dircache);
 	g_free(ctx);
 }
 
@@ -127,6 +132,12 @@ int fs_op_begin(FsOp *op, const char *path)
 	if (path != NULL)
 		op->rpath = remote_path_of(op->ctx->remote, path);
 	return 0;
+}
+
+void fs_changed(FsContext *ctx, const char *path, gboolean subtree)
+{
+	if (path != NULL)
+		dircache_entry_changed(ctx->dircache, path, subtree);
 }
 
 void fs_op_end(FsOp *op)
@@ -252,6 +263,7 @@ static int fs_setstat_node(const char *path, FsFile *file, const SftpAttrs *attr
 				rc = sftpc_setstat(op.conn, op.rpath, attrs);
 		}
 	}
+	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -268,6 +280,7 @@ static int jfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
+	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -385,6 +398,7 @@ static int jfs_symlink(const char *target, const char *link_path)
 		return rc;
 	rc = sftpc_symlink(op.conn, target, op.rpath);
 	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	fs_changed(op.ctx, link_path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -396,6 +410,7 @@ static int jfs_unlink(const char *path)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_remove(op.conn, op.rpath);
+	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -418,6 +433,8 @@ static int jfs_rename(const char *from, const char *to, unsigned int flags)
 	else
 		rc = fs_fix_notempty(op.conn, rto, rc);
 	g_free(rto);
+	fs_changed(op.ctx, from, TRUE);
+	fs_changed(op.ctx, to, TRUE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -436,6 +453,7 @@ static int jfs_link(const char *from, const char *to)
 		rc = -EPERM;
 	rc = fs_fix_exists(op.conn, rto, rc);
 	g_free(rto);
+	fs_changed(op.ctx, to, FALSE);
 	fs_op_end(&op);
 	return rc;
 }
@@ -493,6 +511,9 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = ctx->options.entry_timeout;
 	cfg->attr_timeout = ctx->options.attr_timeout;
 	cfg->negative_timeout = ctx->options.negative_timeout;
+	/* Keep a file's pages across opens while its size and mtime are
+	 * unchanged (libfuse compares them at open). */
+	cfg->auto_cache = 1;
 	/* O_TRUNC goes with the open (SSH_FXF_TRUNC) rather than as a
 	 * separate truncate. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)

@@ -47,6 +47,8 @@ typedef struct {
 				      * inside the mount (sshfs option) */
 	double entry_timeout;        /* seconds the kernel caches names */
 	double attr_timeout;         /* seconds the kernel caches attributes */
+	double dir_timeout;          /* seconds the kernel keeps a directory
+				      * listing; 0 = list every time */
 	double negative_timeout;     /* seconds the kernel caches "no such
 				      * file"; 0 = not at all */
 } FsOptions;
