@@ -180,7 +180,9 @@ ssize_t sftpc_read(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 		p.pkt.len = 0;
 	} while ((req = batch_take(conn, &p.batch, TRUE)) != NULL);
 
-	/* The answer is the prefix received without a gap. */
+	/* The answer is the prefix received without a gap, ended by EOF or
+	 * the end of the request. A failure anywhere before that fails the
+	 * whole read: a short count would pass for the end of the file. */
 	ssize_t total = 0;
 	for (size_t i = 0; i < p.npieces; i++) {
 		Piece *pc = &p.pieces[i];

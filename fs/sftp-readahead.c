@@ -189,8 +189,10 @@ static ssize_t readahead_copy(SftpReadahead *ra, uint64_t offset, guint8 *buf, s
 			continue;
 		if (chunk->offset > want)
 			break;
+		/* Never a short count for a failure: FUSE takes a short read
+		 * for the end of the file. The caller retries the whole read. */
 		if (chunk->state == CHUNK_ERR)
-			return copied > 0 ? (ssize_t)copied : chunk->err;
+			return chunk->err;
 		size_t at = (size_t)(want - chunk->offset);
 		if (at >= chunk->got)
 			break; /* EOF (or a gap) here */
