@@ -1,7 +1,8 @@
 /* Control socket: where it lives, who may talk to it, and its tiny
  * protocol: the client sends u32 count, then count strings (u32 length +
- * bytes): the working directory, then argv; the daemon answers one byte
- * ('0' mounted, '1' failed) followed by a message, and closes. */
+ * bytes): the working directory, its context, then argv; the daemon
+ * answers one byte ('0' mounted, '1' failed, '2' not for me: serve it
+ * yourself) followed by a message, and closes. */
 #include "cli/control.h"
 
 #include <errno.h>
@@ -20,7 +21,22 @@
 struct ControlServer {
 	int fd;
 	char *path;
+	char *context;
 };
+
+/* What a mount inherits from the process that serves it: a daemon only
+ * takes mounts whose command ran in the same mount namespace (a mount
+ * made elsewhere would land in the wrong one) with the same agent and
+ * askpass (they authenticate new hops). */
+static char *control_context(void)
+{
+	g_autofree char *mnt_ns = g_file_read_link("/proc/self/ns/mnt", NULL);
+	return g_strdup_printf("mnt=%s agent=%s askpass=%s display=%s",
+			       mnt_ns ? mnt_ns : "?",
+			       g_getenv("SSH_AUTH_SOCK") ? g_getenv("SSH_AUTH_SOCK") : "",
+			       g_getenv("SSH_ASKPASS") ? g_getenv("SSH_ASKPASS") : "",
+			       g_getenv("DISPLAY") ? g_getenv("DISPLAY") : "");
+}
 
 /* The directory must be ours alone: created 0700 if missing; refused if
  * it is a symlink, someone else's, or open to others. */
@@ -139,9 +155,10 @@ gboolean control_delegate(int argc, char **argv, int *status)
 		return FALSE;
 	}
 	g_autofree char *cwd = g_get_current_dir();
-	uint32_t count = (uint32_t)argc + 1;
+	g_autofree char *context = control_context();
+	uint32_t count = (uint32_t)argc + 2;
 	gboolean sent = control_write_all(fd, &count, sizeof(count)) &&
-			control_send_string(fd, cwd);
+			control_send_string(fd, cwd) && control_send_string(fd, context);
 	for (int i = 0; sent && i < argc; i++)
 		sent = control_send_string(fd, argv[i]);
 
@@ -151,9 +168,9 @@ gboolean control_delegate(int argc, char **argv, int *status)
 	while (sent && (n = read(fd, buf, sizeof(buf))) > 0)
 		g_string_append_len(answer, buf, n);
 	close(fd);
-	if (answer->len == 0) {
-		/* The daemon went away without a word (it was exiting):
-		 * serve this mount ourselves. */
+	if (answer->len == 0 || answer->str[0] == '2') {
+		/* The daemon went away without a word (it was exiting), or
+		 * this mount is not for it: serve it ourselves. */
 		g_string_free(answer, TRUE);
 		return FALSE;
 	}
@@ -179,6 +196,7 @@ ControlServer *control_listen(void)
 			ControlServer *server = g_new0(ControlServer, 1);
 			server->fd = fd;
 			server->path = path;
+			server->context = control_context();
 			return server;
 		}
 		if (errno != EADDRINUSE)
@@ -214,20 +232,26 @@ int control_accept(ControlServer *server, char ***argv_out, char **cwd_out)
 		return -1;
 	}
 	uint32_t count = 0;
-	if (!control_read_all(fd, &count, sizeof(count)) || count < 2 ||
+	if (!control_read_all(fd, &count, sizeof(count)) || count < 3 ||
 	    count > CONTROL_MAX_STRINGS) {
 		close(fd);
 		return -1;
 	}
 	char *cwd = control_recv_string(fd);
+	g_autofree char *context = cwd ? control_recv_string(fd) : NULL;
+	if (context != NULL && strcmp(context, server->context) != 0) {
+		control_reply(fd, '2', "not for this daemon");
+		g_free(cwd);
+		return -1;
+	}
 	GPtrArray *argv = g_ptr_array_new();
-	for (uint32_t i = 1; cwd != NULL && i < count; i++) {
+	for (uint32_t i = 2; context != NULL && i < count; i++) {
 		char *s = control_recv_string(fd);
 		if (s == NULL)
 			break;
 		g_ptr_array_add(argv, s);
 	}
-	if (cwd == NULL || argv->len != count - 1) {
+	if (context == NULL || argv->len != count - 2) {
 		g_ptr_array_set_free_func(argv, g_free);
 		g_ptr_array_free(argv, TRUE);
 		g_free(cwd);
@@ -240,9 +264,9 @@ int control_accept(ControlServer *server, char ***argv_out, char **cwd_out)
 	return fd;
 }
 
-void control_reply(int client_fd, gboolean ok, const char *message)
+void control_reply(int client_fd, char status, const char *message)
 {
-	control_write_all(client_fd, ok ? "0" : "1", 1);
+	control_write_all(client_fd, &status, 1);
 	if (message != NULL)
 		control_write_all(client_fd, message, strlen(message));
 	close(client_fd);
@@ -255,5 +279,6 @@ void control_close(ControlServer *server)
 	unlink(server->path);
 	close(server->fd);
 	g_free(server->path);
+	g_free(server->context);
 	g_free(server);
 }

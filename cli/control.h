@@ -25,8 +25,9 @@ int control_fd(ControlServer *server);
  * the directory it was issued in; returns the client fd to answer on, or
  * -1 (nothing to do: a refused peer, a broken request). */
 int control_accept(ControlServer *server, char ***argv, char **cwd);
-/* Answers and closes client_fd. */
-void control_reply(int client_fd, gboolean ok, const char *message);
+/* Answers and closes client_fd: '0' mounted, '1' failed (message says
+ * why), '2' not for this daemon. */
+void control_reply(int client_fd, char status, const char *message);
 /* Stops listening and removes the socket. */
 void control_close(ControlServer *server);
 

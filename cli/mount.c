@@ -39,6 +39,8 @@ ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
 		.config_file = options->config_file,
 		.port = options->port,
 		.options = (const char *const *)options->ssh_options->pdata,
+		.home_dir = options->home_dir,
+		.local_user = options->local_user,
 	};
 	ChainSpec *chain = config_resolve(&request, error);
 	g_ptr_array_remove_index(options->ssh_options, options->ssh_options->len - 1);

@@ -91,9 +91,9 @@ static void share_handle_request(Share *share, char **argv, const char *cwd, int
 	}
 	if (mount != NULL) {
 		share_start(share, mount);
-		control_reply(client_fd, TRUE, NULL);
+		control_reply(client_fd, '0', NULL);
 	} else {
-		control_reply(client_fd, FALSE, error->message);
+		control_reply(client_fd, '1', error->message);
 		g_warning("%s", error->message);
 		g_error_free(error);
 	}
