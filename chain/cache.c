@@ -98,24 +98,27 @@ Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 
 int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **error)
 {
-	/* Two tries: a hop can die between the liveness check and the open;
-	 * the second try rebuilds it. */
+	/* A hop can die between the liveness check and the open, or while a
+	 * hop after it is being set up; the failure then says "connection
+	 * lost" and the next try rebuilds from the deepest live hop. */
 	for (int attempt = 0;; attempt++) {
 		GError *local_error = NULL;
-		Hop *last = chain_cache_get(cache, chain, chain->hops->len, NULL, error);
-		if (last == NULL)
-			return -1;
-		int fd = hop_open_sftp(last, &local_error);
-		gboolean died = !hop_is_alive(last);
-		hop_unref(last);
+		int fd = -1;
+		Hop *last = chain_cache_get(cache, chain, chain->hops->len, NULL, &local_error);
+		if (last != NULL) {
+			fd = hop_open_sftp(last, &local_error);
+			hop_unref(last);
+		}
 		if (fd >= 0)
 			return fd;
-		if (!died || attempt > 0 ||
+		if (attempt >= 2 ||
 		    !g_error_matches(local_error, JUMPFS_ERROR, JUMPFS_ERROR_DISCONNECTED)) {
 			g_propagate_error(error, local_error);
 			return -1;
 		}
+		g_debug("%s; trying again", local_error->message);
 		g_error_free(local_error);
+		g_usleep(100 * G_TIME_SPAN_MILLISECOND);
 	}
 }
 

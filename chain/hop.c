@@ -185,7 +185,10 @@ Hop *hop_connect(const HopSpec *spec, guint index, guint total, Hop *via,
 	}
 	/* From here the session owns fd. */
 	if (ssh_connect(session) != SSH_OK) {
-		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL,
+		/* Through a hop that just died, this is no protocol error. */
+		g_set_error(error, JUMPFS_ERROR,
+			    via != NULL && !hop_is_alive(via) ? JUMPFS_ERROR_DISCONNECTED
+							      : JUMPFS_ERROR_PROTOCOL,
 			    "%s: SSH handshake failed: %s", label, ssh_get_error(session));
 		goto fail_session;
 	}

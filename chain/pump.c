@@ -233,6 +233,15 @@ static void pump_open_channel(Pump *pump, OpenRequest *req)
 		pump_mark_dead(pump, "no answer to a channel request");
 		return;
 	}
+	if (rc != SSH_OK && !ssh_is_connected(pump->session)) {
+		/* Not a refusal: the session itself is gone. */
+		g_set_error(&req->error, JUMPFS_ERROR, JUMPFS_ERROR_DISCONNECTED,
+			    "%s: connection lost (%s)", pump->label,
+			    ssh_get_error(pump->session));
+		ssh_channel_free(channel);
+		pump_mark_dead(pump, ssh_get_error(pump->session));
+		return;
+	}
 	if (rc != SSH_OK) {
 		pump_set_open_error(pump, req, &req->error);
 		ssh_channel_free(channel);
