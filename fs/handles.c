@@ -127,7 +127,8 @@ static SftpReadahead *fs_file_readahead_for(FsFile *file, SftpConn *conn,
 {
 	if (file->readahead != NULL &&
 	    (file->readahead_conn != conn ||
-	     memcmp(&file->readahead_handle, handle, sizeof(*handle)) != 0))
+	     file->readahead_handle.len != handle->len ||
+	     memcmp(file->readahead_handle.data, handle->data, handle->len) != 0))
 		g_clear_pointer(&file->readahead, sftpc_readahead_free);
 	if (file->readahead == NULL) {
 		file->readahead = sftpc_readahead_new(conn, handle, max_window);
