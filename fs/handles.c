@@ -139,10 +139,17 @@ static SftpReadahead *fs_file_readahead_for(FsFile *file, SftpConn *conn,
 }
 
 ssize_t fs_file_read(Remote *remote, FsFile *file, const char *path, void *buf,
-		     size_t size, uint64_t offset, size_t max_window)
+		     size_t size, uint64_t offset, size_t max_window, guint write_epoch)
 {
 	ssize_t n = -ENOTCONN;
 	g_mutex_lock(&file->read_lock);
+	if (file->readahead_epoch != write_epoch) {
+		/* Written since (through any handle): prefetched data, and the
+		 * EOF it saw, may be old. */
+		if (file->readahead != NULL)
+			sftpc_readahead_invalidate(file->readahead);
+		file->readahead_epoch = write_epoch;
+	}
 	/* A read may be repeated: if the connection breaks under it, try
 	 * once more on a new one (the file is re-opened by path). */
 	for (int attempt = 0; attempt < 2 && n == -ENOTCONN; attempt++) {
@@ -159,14 +166,6 @@ ssize_t fs_file_read(Remote *remote, FsFile *file, const char *path, void *buf,
 	}
 	g_mutex_unlock(&file->read_lock);
 	return n;
-}
-
-void fs_file_drop_readahead(FsFile *file)
-{
-	g_mutex_lock(&file->read_lock);
-	if (file->readahead != NULL)
-		sftpc_readahead_invalidate(file->readahead);
-	g_mutex_unlock(&file->read_lock);
 }
 
 FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle)

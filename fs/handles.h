@@ -47,6 +47,7 @@ typedef struct {
 	SftpReadahead *readahead;  /* NULL until the first read */
 	SftpConn *readahead_conn;  /* what it was made on (no reference) */
 	SftpHandle readahead_handle;
+	guint readahead_epoch;     /* write epoch its data is from */
 } FsFile;
 
 typedef struct {
@@ -86,11 +87,11 @@ int fs_file_use_locked(Remote *remote, FsFile *file, const char *path,
 		       SftpConn **conn, SftpHandle *handle);
 
 /* Reads like sftpc_read, through the handle's read-ahead stream (at most
- * max_window bytes ahead), re-opening once if the connection broke. */
+ * max_window bytes ahead), re-opening once if the connection broke.
+ * write_epoch counts the writes to this file through the mount (through
+ * any handle): read-ahead filled under another epoch is dropped first. */
 ssize_t fs_file_read(Remote *remote, FsFile *file, const char *path, void *buf,
-		     size_t size, uint64_t offset, size_t max_window);
-/* Before writing through file: prefetched data would be stale. */
-void fs_file_drop_readahead(FsFile *file);
+		     size_t size, uint64_t offset, size_t max_window, guint write_epoch);
 
 /* Takes a new reference to conn. */
 FsDir *fs_dir_new(SftpConn *conn, const SftpHandle *handle);

@@ -32,6 +32,8 @@ static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 	/* A new file, or one whose size and mtime are about to change. */
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		fs_changed(op.ctx, path, FALSE);
+	if (flags & O_TRUNC)
+		fs_written(op.ctx, path);
 	fs_op_end(&op);
 	return rc;
 }
@@ -61,7 +63,7 @@ int jfs_read(const char *path, char *buf, size_t size, off_t offset,
 	if (file == NULL)
 		return -EBADF;
 	return (int)fs_file_read(ctx->remote, file, path, buf, size, (uint64_t)offset,
-				 READAHEAD_MAX_WINDOW);
+				 READAHEAD_MAX_WINDOW, fs_write_epoch(ctx, path));
 }
 
 /* O_APPEND: the offset the kernel passes comes from its cached size,
@@ -99,10 +101,13 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 	FsFile *file = fs_file_of(fi);
 	if (file == NULL)
 		return -EBADF;
-	if ((file->flags & O_ACCMODE) == O_RDWR)
-		fs_file_drop_readahead(file);
-	if (file->flags & O_APPEND)
-		return fs_write_append(ctx, file, path, buf, size);
+	/* Whatever happens, read-ahead of this file through any handle is
+	 * stale from now on (see fs_file_read). */
+	if (file->flags & O_APPEND) {
+		int rc = fs_write_append(ctx, file, path, buf, size);
+		fs_written(ctx, path);
+		return rc;
+	}
 
 	ssize_t n = -ENOTCONN;
 	/* Writing the same bytes at the same offset again is harmless, so a
@@ -117,6 +122,7 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 		n = sftpc_write(conn, &handle, (uint64_t)offset, buf, size);
 		remote_release(ctx->remote, conn);
 	}
+	fs_written(ctx, path);
 	return (int)n;
 }
 
@@ -212,8 +218,9 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	SftpAttrs attrs = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
 	FsFile *file = fs_file_of(fi);
 	if (file != NULL) {
-		fs_file_drop_readahead(file);
-		return jfs_fsetstat(file, path, &attrs);
+		int rc = jfs_fsetstat(file, path, &attrs);
+		fs_written(fs_ctx(), path);
+		return rc;
 	}
 
 	FsOp op;
@@ -222,6 +229,7 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return rc;
 	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
 	fs_changed(op.ctx, path, FALSE);
+	fs_written(op.ctx, path);
 	fs_op_end(&op);
 	return rc;
 }

@@ -17,6 +17,12 @@ struct FsContext {
 	 * that destroy can close what an unmount left open. */
 	GMutex handles_lock;
 	GHashTable *handles;
+	/* Write epochs by hash of the FUSE path, bumped by every write and
+	 * truncate through the mount: a file's read-ahead (per handle) is
+	 * dropped when its path's epoch moved since it was filled, so data
+	 * written through one fd is never read stale through another. A
+	 * collision only drops a read-ahead for nothing. */
+	gint write_epochs[64];
 };
 
 /* One operation's borrowed connection and remote path. */
@@ -42,6 +48,12 @@ int fs_op_begin(FsOp *op, const char *path);
  * path is (or was) a directory whose own listings go too. */
 void fs_changed(FsContext *ctx, const char *path, gboolean subtree);
 void fs_op_end(FsOp *op);
+
+/* The content of path changed through this mount (write, truncate,
+ * O_TRUNC): read-ahead taken before is stale. */
+void fs_written(FsContext *ctx, const char *path);
+/* The current write epoch of path, for fs_file_read. */
+guint fs_write_epoch(FsContext *ctx, const char *path);
 
 /* OpenSSH's sftp-server reports every errno it has no SSH_FX_* code for
  * as SSH_FX_FAILURE, which arrives here as -EIO. Where the real error
