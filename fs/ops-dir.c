@@ -203,6 +203,7 @@ int jfs_mkdir(const char *path, mode_t mode)
 		return rc;
 	rc = sftpc_mkdir(op.conn, op.rpath, mode & 07777);
 	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, TRUE, rc);
 	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
@@ -216,6 +217,7 @@ int jfs_rmdir(const char *path)
 		return rc;
 	rc = sftpc_rmdir(op.conn, op.rpath);
 	rc = fs_fix_notempty(op.conn, op.rpath, rc);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
 	fs_changed(op.ctx, path, TRUE);
 	fs_op_end(&op);
 	return rc;

@@ -24,6 +24,9 @@ static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 	rc = sftpc_open(op.conn, op.rpath, attrs_open_flags(flags), attrs, &handle);
 	if (rc == -EIO && (flags & O_CREAT) && (flags & O_EXCL))
 		rc = fs_fix_exists(op.conn, op.rpath, rc);
+	/* A read-only or full file system (FAILURE on the wire). */
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
+		rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, (flags & O_CREAT) != 0, rc);
 	if (rc == 0) {
 		FsFile *file = fs_file_new(op.conn, op.generation, &handle, flags);
 		fs_handle_track(op.ctx, file);
@@ -66,6 +69,18 @@ int jfs_read(const char *path, char *buf, size_t size, off_t offset,
 				 READAHEAD_MAX_WINDOW, fs_write_epoch(ctx, path));
 }
 
+/* A write failed with SSH_FX_FAILURE: a full (ENOSPC) or read-only (EROFS)
+ * file system is what it usually means; a write that failed is never
+ * reported as done, whatever the error. */
+static ssize_t fs_fix_write(FsContext *ctx, SftpConn *conn, const SftpHandle *handle,
+			    const char *path, size_t size, ssize_t n)
+{
+	if (n != -EIO)
+		return n;
+	g_autofree char *rpath = path ? remote_path_of(ctx->remote, path) : NULL;
+	return fs_fix_failure(conn, rpath, handle, size, FALSE, (int)n);
+}
+
 /* O_APPEND: the offset the kernel passes comes from its cached size,
  * which is stale if anyone else wrote. Ask the server for the size and
  * write there, holding the handle's lock so that writes through this
@@ -88,6 +103,7 @@ static int fs_write_append(FsContext *ctx, FsFile *file, const char *path,
 			n = -EIO;
 		if (n == 0)
 			n = sftpc_write(conn, &handle, attrs.size, buf, size);
+		n = fs_fix_write(ctx, conn, &handle, path, size, n);
 		remote_release(ctx->remote, conn);
 	}
 	g_mutex_unlock(&file->lock);
@@ -120,6 +136,7 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 		if (rc < 0)
 			return rc;
 		n = sftpc_write(conn, &handle, (uint64_t)offset, buf, size);
+		n = fs_fix_write(ctx, conn, &handle, path, size, n);
 		remote_release(ctx->remote, conn);
 	}
 	fs_written(ctx, path);
@@ -206,6 +223,7 @@ int jfs_fsetstat(FsFile *file, const char *path, const SftpAttrs *attrs)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_fsetstat(conn, &handle, attrs);
+	rc = fs_fix_failure(conn, NULL, &handle, 0, FALSE, rc);
 	remote_release(ctx->remote, conn);
 	fs_changed(ctx, path, FALSE);
 	return rc;
@@ -228,6 +246,7 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
 	fs_changed(op.ctx, path, FALSE);
 	fs_written(op.ctx, path);
 	fs_op_end(&op);

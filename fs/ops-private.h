@@ -65,6 +65,14 @@ int fs_fix_exists(SftpConn *conn, const char *rpath, int rc);
  * rename over a directory). */
 int fs_fix_notempty(SftpConn *conn, const char *rpath, int rc);
 
+/* -EIO from an operation that changes rpath: a statvfs@openssh.com of
+ * it (or of its directory, or of handle when given) tells whether the
+ * file system is read-only (-EROFS) or full: fewer than need bytes
+ * available (-ENOSPC; need 0 skips the check), or, when creating, no
+ * block or inode left (-ENOSPC). Without the extension rc stays. */
+int fs_fix_failure(SftpConn *conn, const char *rpath, const SftpHandle *handle,
+		   uint64_t need, gboolean creating, int rc);
+
 gboolean fs_is_dot_or_dotdot(const char *name);
 
 /* Stat of rpath as the mount shows it (lstat, or stat with

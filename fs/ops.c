@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "chain/errors.h"
@@ -175,6 +176,34 @@ int fs_fix_exists(SftpConn *conn, const char *rpath, int rc)
 	return rc;
 }
 
+int fs_fix_failure(SftpConn *conn, const char *rpath, const SftpHandle *handle,
+		   uint64_t need, gboolean creating, int rc)
+{
+	if (rc != -EIO)
+		return rc;
+	struct statvfs st;
+	int err = handle != NULL ? sftpc_fstatvfs(conn, handle, &st) : -ENOSYS;
+	if (err < 0 && rpath != NULL) {
+		err = sftpc_statvfs(conn, rpath, &st);
+		if (err == -ENOENT) {
+			/* Not created: its directory is on the same file system
+			 * (unless rpath was to be a mount point: never). */
+			g_autofree char *dir = g_path_get_dirname(rpath);
+			err = sftpc_statvfs(conn, dir, &st);
+		}
+	}
+	if (err < 0)
+		return rc;
+	if (st.f_flag & ST_RDONLY)
+		return -EROFS;
+	uint64_t avail = (uint64_t)st.f_bavail * (st.f_frsize ? st.f_frsize : st.f_bsize);
+	if (need > 0 && avail < need)
+		return -ENOSPC;
+	if (creating && (st.f_bavail == 0 || (st.f_files > 0 && st.f_favail == 0)))
+		return -ENOSPC;
+	return rc;
+}
+
 gboolean fs_is_dot_or_dotdot(const char *name)
 {
 	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
@@ -238,6 +267,15 @@ static int jfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	return rc;
 }
 
+/* chmod, chown and setting times are refused to whoever is not the owner
+ * with EPERM; OpenSSH's server sends EPERM and EACCES alike as
+ * PERMISSION_DENIED. The node was found (the kernel looked it up), so a
+ * refusal is about ownership, not about searching the path. */
+static int fs_fix_owner_only(int rc)
+{
+	return rc == -EACCES ? -EPERM : rc;
+}
+
 /* Current attributes of the node that is being changed. */
 static int fs_current_attrs(FsFile *file, const char *path, SftpAttrs *attrs)
 {
@@ -279,6 +317,7 @@ static int fs_setstat_node(const char *path, FsFile *file, const SftpAttrs *attr
 				rc = sftpc_setstat(op.conn, op.rpath, attrs);
 		}
 	}
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
 	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
@@ -289,16 +328,17 @@ static int jfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	SftpAttrs attrs = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
 	FsFile *file = fs_file_of(fi);
 	if (file != NULL)
-		return jfs_fsetstat(file, path, &attrs);
+		return fs_fix_owner_only(jfs_fsetstat(file, path, &attrs));
 	/* Linux has no modes on links, so plain SETSTAT is right here. */
 	FsOp op;
 	int rc = fs_op_begin(&op, path);
 	if (rc < 0)
 		return rc;
 	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
 	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
-	return rc;
+	return fs_fix_owner_only(rc);
 }
 
 static int jfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -323,7 +363,7 @@ static int jfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 		attrs.uid = attrs_uid_to_remote(&ctx->ids, uid);
 	if (gid != (gid_t)-1)
 		attrs.gid = attrs_gid_to_remote(&ctx->ids, gid);
-	return fs_setstat_node(path, file, &attrs);
+	return fs_fix_owner_only(fs_setstat_node(path, file, &attrs));
 }
 
 static int jfs_utimens(const char *path, const struct timespec tv[2],
@@ -343,7 +383,13 @@ static int jfs_utimens(const char *path, const struct timespec tv[2],
 	 * server to use its own. */
 	if (!attrs_set_times(&attrs, tv, &cur, time(NULL)))
 		return 0;
-	return fs_setstat_node(path, file, &attrs);
+	int rc = fs_setstat_node(path, file, &attrs);
+	/* Setting given times is for the owner only (EPERM); "now" for
+	 * anyone who may write (EACCES), though over SFTP it is sent as
+	 * given times too. */
+	if (tv != NULL && tv[0].tv_nsec != UTIME_NOW && tv[1].tv_nsec != UTIME_NOW)
+		rc = fs_fix_owner_only(rc);
+	return rc;
 }
 
 /* ---- names ---- */
@@ -414,6 +460,7 @@ static int jfs_symlink(const char *target, const char *link_path)
 		return rc;
 	rc = sftpc_symlink(op.conn, target, op.rpath);
 	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, TRUE, rc);
 	fs_changed(op.ctx, link_path, FALSE);
 	fs_op_end(&op);
 	return rc;
@@ -426,6 +473,7 @@ static int jfs_unlink(const char *path)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_remove(op.conn, op.rpath);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
 	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
@@ -448,6 +496,7 @@ static int jfs_rename(const char *from, const char *to, unsigned int flags)
 		rc = fs_fix_exists(op.conn, rto, rc);
 	else
 		rc = fs_fix_notempty(op.conn, rto, rc);
+	rc = fs_fix_failure(op.conn, rto, NULL, 0, FALSE, rc);
 	g_free(rto);
 	fs_changed(op.ctx, from, TRUE);
 	fs_changed(op.ctx, to, TRUE);
@@ -468,6 +517,7 @@ static int jfs_link(const char *from, const char *to)
 	if (rc == -ENOSYS)
 		rc = -EPERM;
 	rc = fs_fix_exists(op.conn, rto, rc);
+	rc = fs_fix_failure(op.conn, rto, NULL, 0, TRUE, rc);
 	g_free(rto);
 	fs_changed(op.ctx, to, FALSE);
 	fs_op_end(&op);
