@@ -479,6 +479,56 @@ static int jfs_unlink(const char *path)
 	return rc;
 }
 
+/* rename(2) over an existing target without posix-rename@openssh.com:
+ * plain SFTP RENAME refuses an existing target (FAILURE). Move the target
+ * aside under a temporary name, rename, then remove it (moving it back if
+ * the rename fails) - as sshfs's workaround=rename does. Not atomic: for a
+ * moment the target name does not exist. rc is the plain RENAME's. */
+static int fs_rename_over(SftpConn *conn, const char *rfrom, const char *rto, int rc)
+{
+	SftpAttrs from_attrs, to_attrs;
+	if (rc != -EIO || sftpc_lstat(conn, rto, &to_attrs) < 0 ||
+	    sftpc_lstat(conn, rfrom, &from_attrs) < 0)
+		return rc;
+	if (!(from_attrs.flags & to_attrs.flags & SFTP_ATTR_PERMISSIONS))
+		return rc;
+	gboolean from_dir = S_ISDIR(from_attrs.permissions);
+	gboolean to_dir = S_ISDIR(to_attrs.permissions);
+	if (from_dir && !to_dir)
+		return -ENOTDIR;
+	if (!from_dir && to_dir)
+		return -EISDIR;
+	if (to_dir) {
+		rc = fs_fix_notempty(conn, rto, rc);
+		if (rc == -ENOTEMPTY)
+			return rc;
+	}
+	g_autofree char *dir = g_path_get_dirname(rto);
+	g_autofree char *aside = NULL;
+	int err = -EEXIST;
+	for (int i = 0; i < 8 && err != 0; i++) {
+		g_free(aside);
+		aside = g_strdup_printf("%s/.jumpfs-rename-%08x", strcmp(dir, "/") ? dir : "",
+					g_random_int());
+		err = sftpc_rename(conn, rto, aside, TRUE);
+		if (err == -EIO)
+			err = fs_fix_exists(conn, aside, err);
+		if (err < 0 && err != -EEXIST)
+			return err;
+	}
+	if (err < 0)
+		return err;
+	err = sftpc_rename(conn, rfrom, rto, TRUE);
+	if (err < 0) {
+		if (sftpc_rename(conn, aside, rto, TRUE) < 0)
+			g_warning("rename: could not put %s back from %s", rto, aside);
+		return err;
+	}
+	if ((to_dir ? sftpc_rmdir(conn, aside) : sftpc_remove(conn, aside)) < 0)
+		g_warning("rename: could not remove the replaced %s (now %s)", rto, aside);
+	return 0;
+}
+
 static int jfs_rename(const char *from, const char *to, unsigned int flags)
 {
 	/* SFTP has no exchange; anything else unknown is refused as the
@@ -494,6 +544,8 @@ static int jfs_rename(const char *from, const char *to, unsigned int flags)
 	rc = sftpc_rename(op.conn, op.rpath, rto, noreplace);
 	if (noreplace)
 		rc = fs_fix_exists(op.conn, rto, rc);
+	else if (!sftpc_has_extension(op.conn, "posix-rename@openssh.com"))
+		rc = fs_rename_over(op.conn, op.rpath, rto, rc);
 	else
 		rc = fs_fix_notempty(op.conn, rto, rc);
 	rc = fs_fix_failure(op.conn, rto, NULL, 0, FALSE, rc);

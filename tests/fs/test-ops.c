@@ -42,19 +42,25 @@ typedef struct {
 	gboolean transform_symlinks;
 	double negative_timeout;
 	gboolean expect_lost;   /* the re-open warning is expected */
+	const char *denied;     /* sftp-server -P: requests it refuses (and
+				 * does not announce as extensions) */
 } Variant;
 
-static const Variant plain = { FALSE, 0.0, FALSE };
-static const Variant transform = { TRUE, 0.0, FALSE };
+static const Variant plain = { FALSE, 0.0, FALSE, NULL };
+static const Variant transform = { TRUE, 0.0, FALSE, NULL };
 /* The kernel trusts "no such file" for a minute, so it sends mkdir,
  * create, link... for names that exist on the server: the server's
  * error, not the kernel's, reaches the caller. */
-static const Variant negcache = { FALSE, 60.0, FALSE };
-static const Variant lost = { FALSE, 0.0, TRUE };
+static const Variant negcache = { FALSE, 60.0, FALSE, NULL };
+static const Variant lost = { FALSE, 0.0, TRUE, NULL };
+/* A server without the OpenSSH extensions: the fallbacks. */
+static const Variant bare = { FALSE, 0.0, FALSE,
+			      "posix-rename,hardlink,fsync,statvfs,fstatvfs,lsetstat" };
 
 typedef struct {
 	GMutex lock;
 	GArray *pids;           /* pid_t of live sftp-server children */
+	const char *denied;     /* -P for them, or NULL */
 } Servers;
 
 typedef struct {
@@ -187,7 +193,11 @@ static int open_sftp_server(void *data, GError **error)
 			    "socketpair: %s", g_strerror(errno));
 		return -1;
 	}
-	char *argv[] = { SFTP_SERVER, "-e", NULL };
+	char *argv[] = { SFTP_SERVER, "-e", NULL, NULL, NULL };
+	if (servers->denied != NULL) {
+		argv[2] = "-P";
+		argv[3] = (char *)servers->denied;
+	}
 	struct rlimit nofile = { .rlim_cur = 1024 };
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	int max_fd = (int)MIN(nofile.rlim_cur, 65536);
@@ -304,6 +314,7 @@ static int fuse_server(const Variant *variant, const char *backend, const char *
 	Servers servers;
 	g_mutex_init(&servers.lock);
 	servers.pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	servers.denied = variant->denied;
 
 	GError *error = NULL;
 	RemoteOptions ropts = { .reconnect = TRUE, .max_conns = 2 };
@@ -984,7 +995,7 @@ static void test_chmod_chown(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(bst.st_mode & 07777, ==, 0640);
 
 	if (geteuid() != 0) {
-		assert_fails(chown(P(fx, "f"), 0, 0), EACCES);
+		assert_fails(chown(P(fx, "f"), 0, 0), EPERM);
 		return;
 	}
 	assert_ok(chown(P(fx, "f"), 1234, 5678));
@@ -1350,6 +1361,88 @@ static void test_fsync_flush(Fixture *fx, gconstpointer data)
 	assert_fails(access(P(fx, "missing"), F_OK), ENOENT);
 }
 
+/* Without posix-rename, hardlink, fsync, statvfs, lsetstat (sftp-server
+ * -P): what jumpfs falls back to. */
+static void test_no_extensions(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	REQUIRE_MOUNT(fx);
+	gsize len;
+	struct stat st, bst;
+
+	/* rename over an existing file: moved aside, renamed, removed */
+	put_file(B(fx, "new"), "NEW", -1);
+	put_file(B(fx, "old"), "OLD", -1);
+	assert_ok(rename(P(fx, "new"), P(fx, "old")));
+	char *got = get_file(B(fx, "old"), &len);
+	g_assert_cmpstr(got, ==, "NEW");
+	g_free(got);
+	assert_fails(stat(B(fx, "new"), &bst), ENOENT);
+	assert_ok(rename(P(fx, "old"), P(fx, "fresh"))); /* plain RENAME */
+	g_assert_cmpint(stat(B(fx, "fresh"), &bst), ==, 0);
+	/* directories: over an empty one, not over a full one, no mixing */
+	g_mkdir(B(fx, "d1"), 0755);
+	put_file(B(fx, "d1/in"), "1", -1);
+	g_mkdir(B(fx, "empty"), 0755);
+	g_mkdir(B(fx, "full"), 0755);
+	put_file(B(fx, "full/x"), "x", -1);
+	assert_fails(rename(P(fx, "d1"), P(fx, "full")), ENOTEMPTY);
+	assert_fails(rename(P(fx, "fresh"), P(fx, "empty")), EISDIR);
+	assert_fails(rename(P(fx, "d1"), P(fx, "fresh")), ENOTDIR);
+	assert_ok(rename(P(fx, "d1"), P(fx, "empty")));
+	got = get_file(B(fx, "empty/in"), &len);
+	g_assert_cmpstr(got, ==, "1");
+	g_free(got);
+	g_assert_cmpint(stat(B(fx, "full/x"), &bst), ==, 0);
+	/* nothing left behind under a temporary name */
+	GDir *dir = g_dir_open(fx->backend, 0, NULL);
+	const char *name;
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL)
+		g_assert_false(g_str_has_prefix(name, ".jumpfs-rename-"));
+	if (dir != NULL)
+		g_dir_close(dir);
+
+	/* no hard links: EPERM, as a file system without them says */
+	assert_fails(link(P(fx, "fresh"), P(fx, "hard")), EPERM);
+	assert_fails(stat(B(fx, "hard"), &bst), ENOENT);
+
+	/* fsync: every write was acknowledged already */
+	int fd = open(P(fx, "fresh"), O_WRONLY | O_APPEND);
+	assert_ok(fd);
+	g_assert_true(write_all(fd, "+", 1));
+	assert_ok(fsync(fd));
+	close(fd);
+	got = get_file(B(fx, "fresh"), &len);
+	g_assert_cmpstr(got, ==, "NEW+");
+	g_free(got);
+
+	/* statfs: large round numbers rather than a failing df */
+	struct statvfs sv;
+	assert_ok(statvfs(fx->mnt, &sv));
+	g_assert_cmpuint(sv.f_blocks, >, 0);
+	g_assert_cmpuint(sv.f_bavail, >, 0);
+	g_assert_cmpuint(sv.f_bavail, <=, sv.f_blocks);
+	g_assert_cmpuint(sv.f_namemax, ==, 255);
+
+	/* no lsetstat: times of a file still set; of a link refused rather
+	 * than set on its target */
+	g_assert_cmpint(symlink("fresh", B(fx, "link")), ==, 0);
+	struct timespec tv[2] = { { 1000000000, 0 }, { 1100000000, 0 } };
+	assert_ok(utimensat(AT_FDCWD, P(fx, "fresh"), tv, 0));
+	g_assert_cmpint(stat(B(fx, "fresh"), &bst), ==, 0);
+	g_assert_cmpint(bst.st_mtim.tv_sec, ==, 1100000000);
+	struct timespec tv2[2] = { { 1200000000, 0 }, { 1300000000, 0 } };
+	assert_fails(utimensat(AT_FDCWD, P(fx, "link"), tv2, AT_SYMLINK_NOFOLLOW), EOPNOTSUPP);
+	g_assert_cmpint(stat(B(fx, "fresh"), &bst), ==, 0);
+	g_assert_cmpint(bst.st_mtim.tv_sec, ==, 1100000000);
+	/* following the link is fine */
+	assert_ok(utimensat(AT_FDCWD, P(fx, "link"), tv2, 0));
+	g_assert_cmpint(stat(B(fx, "fresh"), &bst), ==, 0);
+	g_assert_cmpint(bst.st_mtim.tv_sec, ==, 1300000000);
+	assert_ok(lstat(P(fx, "link"), &st));
+	g_assert_true(S_ISLNK(st.st_mode));
+}
+
 #define ADD(path, variant, func) \
 	g_test_add(path, Fixture, &variant, fixture_setup, func, fixture_teardown)
 
@@ -1380,5 +1473,6 @@ int main(int argc, char **argv)
 	ADD("/fs/ops/reconnect", plain, test_reconnect);
 	ADD("/fs/ops/reconnect-lost", lost, test_reconnect_lost);
 	ADD("/fs/ops/fsync-flush", plain, test_fsync_flush);
+	ADD("/fs/ops/no-extensions", bare, test_no_extensions);
 	return g_test_run();
 }
