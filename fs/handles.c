@@ -31,7 +31,7 @@ void fs_file_free(FsFile *file)
 		/* Nothing to close on a broken connection: the server
 		 * closed everything when the stream went. */
 		if (!file->lost && !sftpc_is_broken(file->conn))
-			sftpc_close(file->conn, &file->handle);
+			sftpc_close_detached(file->conn, &file->handle);
 		sftpc_unref(file->conn);
 	}
 	g_mutex_clear(&file->lock);
@@ -195,7 +195,7 @@ void fs_dir_close(FsDir *dir)
 {
 	if (dir->conn != NULL) {
 		if (!sftpc_is_broken(dir->conn))
-			sftpc_close(dir->conn, &dir->handle);
+			sftpc_close_detached(dir->conn, &dir->handle);
 		sftpc_unref(dir->conn);
 		dir->conn = NULL;
 	}

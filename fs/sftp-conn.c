@@ -76,6 +76,12 @@ void req_clear(SftpReq *req)
 static void complete_locked(SftpReq *req, int err)
 {
 	SftpBatch *b = req->batch;
+	if (b == NULL) {
+		/* Detached: nobody waits for it; it dies with its reply. */
+		req_clear(req);
+		g_free(req);
+		return;
+	}
 	req->err = err;
 	req->done = TRUE;
 	req->next_done = NULL;
@@ -88,7 +94,7 @@ static void complete_locked(SftpReq *req, int err)
 	g_cond_signal(&b->cond);
 }
 
-int req_register(SftpConn *c, SftpBatch *b, SftpReq *req)
+static int req_register_id(SftpConn *c, SftpBatch *b, SftpReq *req, uint32_t *id)
 {
 	guint8 *dest = req->dest;
 	size_t cap = req->dest_cap, piece = req->piece;
@@ -106,10 +112,23 @@ int req_register(SftpConn *c, SftpBatch *b, SftpReq *req)
 	while (g_hash_table_contains(c->pending, GUINT_TO_POINTER(c->next_id)))
 		c->next_id++;
 	req->id = c->next_id++;
+	*id = req->id;
 	g_hash_table_insert(c->pending, GUINT_TO_POINTER(req->id), req);
-	b->pending++;
+	if (b != NULL)
+		b->pending++;
 	g_mutex_unlock(&c->lock);
 	return 0;
+}
+
+int req_register(SftpConn *c, SftpBatch *b, SftpReq *req)
+{
+	uint32_t id;
+	return req_register_id(c, b, req, &id);
+}
+
+int req_register_detached(SftpConn *c, SftpReq *req, uint32_t *id)
+{
+	return req_register_id(c, NULL, req, id);
 }
 
 SftpReq *batch_take(SftpConn *c, SftpBatch *b, gboolean wait)

@@ -173,6 +173,23 @@ int sftpc_close(SftpConn *conn, const SftpHandle *handle)
 	return rpc_status(&rpc);
 }
 
+void sftpc_close_detached(SftpConn *conn, const SftpHandle *handle)
+{
+	SftpReq *req = g_new0(SftpReq, 1);
+	uint32_t id;
+	if (req_register_detached(conn, req, &id) < 0) {
+		g_free(req);
+		return;
+	}
+	SftpBuf pkt;
+	sftp_buf_init(&pkt);
+	size_t start = sftp_buf_begin_packet(&pkt, SFTP_FXP_CLOSE, TRUE, id);
+	sftp_buf_put_handle(&pkt, handle);
+	sftp_buf_end_packet(&pkt, start, 0);
+	send_buf(conn, &pkt); /* on failure the request is failed and freed */
+	sftp_buf_clear(&pkt);
+}
+
 int sftpc_fsync(SftpConn *conn, const SftpHandle *handle)
 {
 	Rpc rpc;

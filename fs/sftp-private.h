@@ -57,6 +57,10 @@ void req_clear(SftpReq *req);
  * connection is broken, so nothing can be left waiting for a reader that
  * has gone. */
 int req_register(SftpConn *c, SftpBatch *b, SftpReq *req);
+/* A request nobody waits for: req must be g_malloc'ed and belongs to the
+ * connection from here on (freed when its reply, or the connection's end,
+ * comes: do not touch it again). Its id is stored in *id. */
+int req_register_detached(SftpConn *c, SftpReq *req, uint32_t *id);
 /* Returns one of b's completed requests. With wait, blocks until one
  * completes; returns NULL when none is left to wait for (or, without
  * wait, none is ready). */

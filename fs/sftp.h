@@ -90,6 +90,10 @@ int sftpc_fsetstat(SftpConn *conn, const SftpHandle *handle, const SftpAttrs *at
 int sftpc_open(SftpConn *conn, const char *path, uint32_t sftp_flags,
 	       const SftpAttrs *attrs, SftpHandle *handle);
 int sftpc_close(SftpConn *conn, const SftpHandle *handle);
+/* Sends CLOSE and does not wait for the answer (for release: nobody can
+ * be told about a failure then, and the round trip is saved). Requests
+ * sent after it on the same connection are served after it. */
+void sftpc_close_detached(SftpConn *conn, const SftpHandle *handle);
 /* Returns bytes read; fewer than len only at end of file; 0 at EOF. */
 ssize_t sftpc_read(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 		   void *buf, size_t len);
