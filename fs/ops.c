@@ -6,6 +6,7 @@
  * remote path, one or a few sftpc_* calls, give the connection back
  * (fs_op_end), return 0 or -errno. No lock is held across a round trip. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -121,12 +122,24 @@ FsContext *fs_ctx(void)
 	return fuse_get_context()->private_data;
 }
 
+/* A last component longer than NAME_MAX: OpenSSH's server answers such
+ * names with BAD_MESSAGE or FAILURE, never ENAMETOOLONG, so refuse them
+ * here as a local file system would. (The kernel itself allows FUSE names
+ * up to 1024 bytes.) */
+static gboolean fs_name_too_long(const char *path)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+	return slash != NULL && strlen(slash + 1) > NAME_MAX;
+}
+
 int fs_op_begin(FsOp *op, const char *path)
 {
 	op->ctx = fs_ctx();
 	op->conn = NULL;
 	op->generation = 0;
 	op->rpath = NULL;
+	if (fs_name_too_long(path))
+		return -ENAMETOOLONG;
 	int rc = remote_acquire(op->ctx->remote, &op->conn, &op->generation);
 	if (rc < 0)
 		return rc;
@@ -536,6 +549,8 @@ static int jfs_rename(const char *from, const char *to, unsigned int flags)
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
 	gboolean noreplace = (flags & RENAME_NOREPLACE) != 0;
+	if (fs_name_too_long(to))
+		return -ENAMETOOLONG;
 	FsOp op;
 	int rc = fs_op_begin(&op, from);
 	if (rc < 0)
@@ -558,6 +573,8 @@ static int jfs_rename(const char *from, const char *to, unsigned int flags)
 
 static int jfs_link(const char *from, const char *to)
 {
+	if (fs_name_too_long(to))
+		return -ENAMETOOLONG;
 	FsOp op;
 	int rc = fs_op_begin(&op, from);
 	if (rc < 0)
