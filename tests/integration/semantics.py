@@ -67,6 +67,19 @@ def new_mountpoint():
     return path
 
 
+def _threads(pid):
+    """What each thread of pid is doing (gdb backtraces when gdb is there)."""
+    out = []
+    for task in sorted(Path(f"/proc/{pid}/task").iterdir()):
+        with contextlib.suppress(OSError):
+            out.append(f"{(task / 'comm').read_text().strip()}: {(task / 'wchan').read_text()}")
+    if shutil.which("gdb"):
+        proc = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                              capture_output=True, text=True, timeout=60)
+        out.append(proc.stdout[-12000:])
+    return "\n".join(out)
+
+
 def _reports():
     return set(SANITIZER_LOGS.iterdir()) if SANITIZER_LOGS.is_dir() else set()
 
@@ -86,7 +99,8 @@ def own_mount(jumpfs_bin, config, *options, source=labmod.SERVER3):
         yield path, pids[0]
         if labmod.is_mounted(path):
             jfs.unmount(path)
-        assert labmod._wait_pid_gone(pids[0], 15), "the daemon did not exit after unmount"
+        assert labmod._wait_pid_gone(pids[0], 15), \
+            f"the daemon did not exit after unmount:\n{_threads(pids[0])}"
     finally:
         labmod.cleanup_mount(path)
         with contextlib.suppress(OSError):
