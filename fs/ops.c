@@ -593,6 +593,17 @@ static int jfs_link(const char *from, const char *to)
 	return rc;
 }
 
+/* libfuse makes regular files through create(); anything else (FIFOs,
+ * sockets, devices) SFTP cannot make: refuse as a file system without
+ * them does, rather than with ENOSYS. */
+static int jfs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	(void)path;
+	(void)mode;
+	(void)rdev;
+	return -EPERM;
+}
+
 /* ---- the file system ---- */
 
 static int jfs_statfs(const char *path, struct statvfs *st)
@@ -669,6 +680,7 @@ static const struct fuse_operations fs_ops = {
 	.destroy = jfs_destroy,
 	.getattr = jfs_getattr,
 	.readlink = jfs_readlink,
+	.mknod = jfs_mknod,
 	.mkdir = jfs_mkdir,
 	.unlink = jfs_unlink,
 	.rmdir = jfs_rmdir,
