@@ -711,6 +711,32 @@ def test_directory_of_100000_entries_streams(mount):
         remove_scratch(name)
 
 
+def test_what_sftp_v3_cannot_do(sd):
+    """No special files, no xattrs, no link counts, no ctime, access(2)
+    does not guess: as docs/posix.md says."""
+    m, b = sd
+    out = run_py("""
+        put(f"{M}/f", b"x")
+        os.link(f"{M}/f", f"{M}/g")
+        os.utime(f"{M}/f", (1000000000, 1100000000))
+        st = os.stat(f"{M}/f")
+        os.chmod(f"{M}/g", 0)
+        print(json.dumps({
+            "mkfifo": err(os.mkfifo, f"{M}/fifo"),
+            "mknod": err(os.mknod, f"{M}/sock", 0o600 | stat.S_IFSOCK),
+            "getxattr": err(os.getxattr, f"{M}/f", "user.x"),
+            "setxattr": err(os.setxattr, f"{M}/f", "user.x", b"1"),
+            "nlink": st.st_nlink, "ctime_is_mtime": st.st_ctime == st.st_mtime,
+            "access_000": os.access(f"{M}/g", os.R_OK), "open_000": err(get, f"{M}/g"),
+        }))
+    """, M=m)
+    assert out == {"mkfifo": "EPERM", "mknod": "EPERM", "getxattr": "ENOTSUP",
+                   "setxattr": "ENOTSUP", "nlink": 1, "ctime_is_mtime": True,
+                   "access_000": True, "open_000": "EACCES"}
+    assert os.stat(b / "f").st_nlink == 2
+    assert sorted(os.listdir(b)) == ["f", "g"]
+
+
 # --- mmap, locks, caching ----------------------------------------------------------
 
 def test_mmap_shared_writes_reach_the_server(sd):
