@@ -29,11 +29,13 @@ void chain_cache_free(ChainCache *cache)
 	g_free(cache);
 }
 
-/* What decided that a session may be trusted: two mounts share a hop only
- * if they would have checked its host key the same way. */
+/* What decided that a session may be trusted, and how it is watched: two
+ * mounts share a hop only if they would have checked its host key the same
+ * way and asked for the same keepalives. */
 static void chain_append_trust(GString *key, const HopSpec *hop)
 {
-	g_string_append_printf(key, "[strict=%d", hop->strict_host_key);
+	g_string_append_printf(key, "[strict=%d alive=%d/%d", hop->strict_host_key,
+			       hop->server_alive_interval, hop->server_alive_count_max);
 	for (guint i = 0; i < hop->user_known_hosts->len; i++)
 		g_string_append_printf(key, " %s", (char *)g_ptr_array_index(hop->user_known_hosts, i));
 	for (guint i = 0; i < hop->global_known_hosts->len; i++)

@@ -778,7 +778,10 @@ static void test_pipelined_latency(Fixture *f, gconstpointer data)
 		       "depth-1 %.0f ms (%.1f MB/s)",
 		       piped / 1000.0, len / (double)piped, depth1 / 1000.0,
 		       len / (double)depth1);
-	g_assert_cmpint(piped * 4, <, depth1);
+	/* Under valgrind the CPU, not the 2 ms round trip, sets the pace:
+	 * the comparison says nothing there. */
+	if (g_getenv("JUMPFS_UNDER_VALGRIND") == NULL)
+		g_assert_cmpint(piped * 4, <, depth1);
 	g_assert_cmpint(sftpc_close(f->conn, &h), ==, 0);
 
 	/* unref shuts our end; EOF then travels through both directions */

@@ -14,7 +14,9 @@ import pytest
 import jfs
 import lab as labmod
 
-KEEPALIVE = ("-o", "ServerAliveInterval=1,ServerAliveCountMax=3")
+# A daemon of its own: a shared one could hold hops made with other
+# keepalive settings, and killing another test's daemon would end it.
+KEEPALIVE = ("-o", "ServerAliveInterval=1,ServerAliveCountMax=3,no_share")
 BACKEND_HOME = labmod.BACKEND_HOME
 
 
