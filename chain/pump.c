@@ -272,7 +272,9 @@ static void pump_serve_requests(Pump *pump)
 {
 	for (;;) {
 		g_mutex_lock(&pump->lock);
-		OpenRequest *req = g_queue_pop_head(&pump->requests);
+		/* A failed open may have found the session dead: the rest of
+		 * the queue is then failed by pump_fail_requests. */
+		OpenRequest *req = pump->alive ? g_queue_pop_head(&pump->requests) : NULL;
 		g_mutex_unlock(&pump->lock);
 		if (req == NULL)
 			return;
