@@ -67,6 +67,32 @@ def new_mountpoint():
     return path
 
 
+def detach_copies(path):
+    """Lazily unmounts copies of the FUSE mount at path in other mount
+    namespaces. `ip netns exec` (the lab's sshds, relays) copies every mount
+    of the host into the namespace it makes; a copy made while we were
+    mounted keeps the FUSE connection alive after our unmount, so the
+    daemon would wait for requests forever."""
+    path = os.path.realpath(path)
+    own = os.readlink("/proc/self/ns/mnt")
+    seen = {own}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ns = os.readlink(f"/proc/{entry}/ns/mnt")
+            if ns in seen:
+                continue
+            seen.add(ns)
+            with open(f"/proc/{entry}/mountinfo") as f:
+                mounted = any(line.split()[4] == path and " - fuse" in line for line in f)
+        except OSError:
+            continue
+        if mounted:
+            subprocess.run(["nsenter", "-t", entry, "-m", "umount", "-l", path],
+                           capture_output=True)
+
+
 def _threads(pid):
     """What each thread of pid is doing (gdb backtraces when gdb is there)."""
     out = []
@@ -99,10 +125,12 @@ def own_mount(jumpfs_bin, config, *options, source=labmod.SERVER3):
         yield path, pids[0]
         if labmod.is_mounted(path):
             jfs.unmount(path)
+        detach_copies(path)
         assert labmod._wait_pid_gone(pids[0], 15), \
             f"the daemon did not exit after unmount:\n{_threads(pids[0])}"
     finally:
         labmod.cleanup_mount(path)
+        detach_copies(path)
         with contextlib.suppress(OSError):
             path.rmdir()
     if sanitized:
