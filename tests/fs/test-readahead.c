@@ -1,16 +1,13 @@
 /* Read-ahead streams against the real OpenSSH sftp-server: every answer
  * is compared with the file on disk, whatever order the reads come in. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/sftp.h"
+#include "sftp-server.h"
 
-#define SERVER "/usr/lib/openssh/sftp-server"
 #define FILE_SIZE (5 * 1024 * 1024 + 12345)
 
 typedef struct {
@@ -25,26 +22,19 @@ typedef struct {
 static void fixture_set_up(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	f->dir = g_dir_make_tmp("jumpfs-ra-XXXXXX", NULL);
+	f->dir = test_make_tmpdir("jumpfs-ra-XXXXXX");
 	f->path = g_build_filename(f->dir, "file", NULL);
 	f->content = g_malloc(FILE_SIZE);
 	for (size_t i = 0; i < FILE_SIZE; i++)
 		f->content[i] = (guint8)g_random_int();
 	g_assert_true(g_file_set_contents(f->path, (char *)f->content, FILE_SIZE, NULL));
 
-	int sv[2];
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-	f->pid = fork();
-	g_assert_cmpint(f->pid, >=, 0);
-	if (f->pid == 0) {
-		dup2(sv[1], 0);
-		dup2(sv[1], 1);
-		execl(SERVER, "sftp-server", "-e", "-l", "ERROR", (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
+	int fd;
 	GError *error = NULL;
-	f->conn = sftpc_start(sv[0], &error);
+	f->pid = sftp_server_spawn(NULL, &fd, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(f->pid, >, 0);
+	f->conn = sftpc_start(fd, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(sftpc_open(f->conn, f->path, SFTP_OPEN_READ | SFTP_OPEN_WRITE, NULL,
 				   &f->handle), ==, 0);
@@ -55,10 +45,8 @@ static void fixture_tear_down(Fixture *f, gconstpointer data)
 	(void)data;
 	sftpc_close(f->conn, &f->handle);
 	sftpc_unref(f->conn);
-	kill(f->pid, SIGTERM);
-	waitpid(f->pid, NULL, 0);
-	unlink(f->path);
-	rmdir(f->dir);
+	sftp_server_kill(&f->pid);
+	g_assert_cmpint(test_remove_tree(f->dir), ==, 0);
 	g_free(f->path);
 	g_free(f->dir);
 	g_free(f->content);
@@ -165,8 +153,8 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (access(SERVER, X_OK) != 0) {
-		g_test_message(SERVER " is not installed (package openssh-sftp-server)");
+	if (!sftp_server_available()) {
+		g_test_message(SFTP_SERVER_PATH " is not installed (package openssh-sftp-server)");
 		return 77;
 	}
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
