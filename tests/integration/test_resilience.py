@@ -36,6 +36,16 @@ def bigfile():
     path.unlink()
 
 
+def until_it_works(command, within=20):
+    """Runs command until it succeeds (the mount recovers, with backoff)."""
+    deadline = time.monotonic() + within
+    while True:
+        proc, _ = timed(command)
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            return proc
+        time.sleep(0.5)
+
+
 def timed(command, timeout=60):
     start = time.monotonic()
     proc = labmod.as_user(["sh", "-c", command], timeout=timeout)
@@ -119,12 +129,7 @@ def test_link_down_operations_return_then_recover(lab, mounted):
         assert proc.returncode != 0 and elapsed < 10
     finally:
         lab.link("jump1-jump2", "up")
-    deadline = time.monotonic() + 20
-    while True:
-        proc, _ = timed(f"cat {mounted}/hello.txt")
-        if proc.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    proc = until_it_works(f"cat {mounted}/hello.txt")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == labmod.BACKEND_HELLO.read_text()
 
@@ -137,12 +142,7 @@ def test_backend_sshd_stopped_then_started(lab, mounted):
         assert proc.returncode != 0 and elapsed < 10
     finally:
         lab.sshd("backend", "start")
-    deadline = time.monotonic() + 20
-    while True:
-        proc, _ = timed(f"cat {mounted}/hello.txt")
-        if proc.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    proc = until_it_works(f"cat {mounted}/hello.txt")
     assert proc.returncode == 0, proc.stderr
 
 
