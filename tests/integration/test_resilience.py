@@ -181,11 +181,7 @@ def test_parallel_operations_while_a_hop_is_killed(lab, mounted):
             out, _ = p.communicate(timeout=120)  # every process returns
             assert "done" in out
         (pid,) = jfs.jumpfs_pids(mounted)  # the daemon survived
-        proc, _ = timed(f"cat {mounted}/jfs-par-0 | wc -c")
-        deadline = time.monotonic() + 20
-        while proc.returncode != 0 and time.monotonic() < deadline:
-            time.sleep(0.5)
-            proc, _ = timed(f"cat {mounted}/jfs-par-0 | wc -c")
+        proc = until_it_works(f"wc -c < {mounted}/jfs-par-0")
         assert proc.stdout.strip() == str(256 << 10)
     finally:
         for i in range(16):
