@@ -196,3 +196,23 @@ def test_no_share_uses_its_own_process_and_logins(lab, jumpfs_bin, mountpoint):
     finally:
         labmod.cleanup_mount(second)
         os.rmdir(second)
+
+
+def test_max_conns_opens_channels_not_logins(lab, jumpfs_bin, mountpoint):
+    for i in range(8):
+        (BACKEND_HOME / f"jfs-mc-{i}").write_bytes(os.urandom(1 << 20))
+    try:
+        before = lab.all_logins()
+        jfs.mount_ok(jumpfs_bin, mountpoint, labmod.SERVER3, "-o", "max_conns=4,no_share")
+        # Eight readers at once: the slots fill up with SFTP channels.
+        jfs.sh(" & ".join(f"cat {mountpoint}/jfs-mc-{i} >/dev/null" for i in range(8))
+               + " & wait")
+        servers = subprocess.run(["pgrep", "-c", "-u", labmod.BACKEND.user, "-x", "sftp-server"],
+                                 capture_output=True, text=True).stdout.strip()
+        after = lab.all_logins()
+        assert {h: after[h] - before[h] for h in after} == {"jump1": 1, "jump2": 1, "backend": 1}
+        assert int(servers or 0) >= 2, "parallel work ran over a single SFTP channel"
+    finally:
+        labmod.cleanup_mount(mountpoint)
+        for i in range(8):
+            (BACKEND_HOME / f"jfs-mc-{i}").unlink(missing_ok=True)
