@@ -241,14 +241,7 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return rc;
 	}
 
-	FsOp op;
-	int rc = fs_op_begin(&op, path);
-	if (rc < 0)
-		return rc;
-	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
-	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
-	fs_changed(op.ctx, path, FALSE);
-	fs_written(op.ctx, path);
-	fs_op_end(&op);
+	int rc = fs_setstat_path(path, &attrs);
+	fs_written(fs_ctx(), path);
 	return rc;
 }

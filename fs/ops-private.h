@@ -47,6 +47,9 @@ int fs_op_begin(FsOp *op, const char *path);
  * changed through this mount: cached listings that show it go. subtree:
  * path is (or was) a directory whose own listings go too. */
 void fs_changed(FsContext *ctx, const char *path, gboolean subtree);
+/* SETSTAT on a path (following a symlink), with the errno fix-ups, and the
+ * listing cache told. Returns 0 or -errno. */
+int fs_setstat_path(const char *path, const SftpAttrs *attrs);
 void fs_op_end(FsOp *op);
 
 /* The content of path changed through this mount (write, truncate,

@@ -336,6 +336,19 @@ static int fs_setstat_node(const char *path, FsFile *file, const SftpAttrs *attr
 	return rc;
 }
 
+int fs_setstat_path(const char *path, const SftpAttrs *attrs)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_setstat(op.conn, op.rpath, attrs);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
+	fs_changed(op.ctx, path, FALSE);
+	fs_op_end(&op);
+	return rc;
+}
+
 static int jfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	SftpAttrs attrs = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
@@ -343,15 +356,7 @@ static int jfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (file != NULL)
 		return fs_fix_owner_only(jfs_fsetstat(file, path, &attrs));
 	/* Linux has no modes on links, so plain SETSTAT is right here. */
-	FsOp op;
-	int rc = fs_op_begin(&op, path);
-	if (rc < 0)
-		return rc;
-	rc = sftpc_setstat(op.conn, op.rpath, &attrs);
-	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
-	fs_changed(op.ctx, path, FALSE);
-	fs_op_end(&op);
-	return fs_fix_owner_only(rc);
+	return fs_fix_owner_only(fs_setstat_path(path, &attrs));
 }
 
 static int jfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
