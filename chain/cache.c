@@ -29,30 +29,18 @@ void chain_cache_free(ChainCache *cache)
 	g_free(cache);
 }
 
-/* What decided that a session may be trusted, and how it is watched: two
- * mounts share a hop only if they would have checked its host key the same
- * way and asked for the same keepalives. */
-static void chain_append_trust(GString *key, const HopSpec *hop)
-{
-	g_string_append_printf(key, "[strict=%d alive=%d/%d", hop->strict_host_key,
-			       hop->server_alive_interval, hop->server_alive_count_max);
-	for (guint i = 0; i < hop->user_known_hosts->len; i++)
-		g_string_append_printf(key, " %s", (char *)g_ptr_array_index(hop->user_known_hosts, i));
-	for (guint i = 0; i < hop->global_known_hosts->len; i++)
-		g_string_append_printf(key, " %s", (char *)g_ptr_array_index(hop->global_known_hosts, i));
-	g_string_append_c(key, ']');
-}
-
 static char *chain_prefix_key(const ChainSpec *chain, guint depth)
 {
 	GString *key = g_string_new(NULL);
 	for (guint i = 0; i < depth; i++) {
 		const HopSpec *hop = g_ptr_array_index(chain->hops, i);
-		g_autofree char *hop_key = hop_spec_key(hop);
+		/* Two mounts share a hop only if everything that shapes its
+		 * session (host key policy, algorithms, identities, keepalives,
+		 * ProxyCommand...) is the same. */
+		g_autofree char *hop_key = hop_spec_session_key(hop);
 		if (i > 0)
-			g_string_append_c(key, ',');
+			g_string_append(key, " -> ");
 		g_string_append(key, hop_key);
-		chain_append_trust(key, hop);
 	}
 	return g_string_free(key, FALSE);
 }

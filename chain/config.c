@@ -481,6 +481,15 @@ config_fill_hop(const ConfigContext *ctx, const char *alias,
 	hop->password_auth = opts->password_auth != FALSE;
 	hop->kbdint_auth = opts->kbdint_auth != FALSE;
 	hop->pubkey_auth = opts->pubkey_auth != FALSE;
+	/* OpenSSH's defaults for what this reader does not parse yet. */
+	hop->certificate_files = g_ptr_array_new_with_free_func(g_free);
+	hop->identity_agent = g_strdup(g_getenv("SSH_AUTH_SOCK"));
+	hop->connection_attempts = 1;
+	hop->tcp_keep_alive = TRUE;
+	hop->required_rsa_size = 1024;
+	hop->preferred_authentications = g_strdup(
+		"gssapi-with-mic,hostbased,publickey,keyboard-interactive,password");
+	hop->number_of_password_prompts = 3;
 	return hop;
 
 fail:
@@ -768,13 +777,23 @@ hop_spec_free(HopSpec *hop)
 	g_free(hop->alias);
 	g_free(hop->hostname);
 	g_free(hop->user);
-	if (hop->identity_files != NULL)
-		g_ptr_array_unref(hop->identity_files);
-	if (hop->user_known_hosts != NULL)
-		g_ptr_array_unref(hop->user_known_hosts);
-	if (hop->global_known_hosts != NULL)
-		g_ptr_array_unref(hop->global_known_hosts);
+	g_clear_pointer(&hop->identity_files, g_ptr_array_unref);
+	g_clear_pointer(&hop->certificate_files, g_ptr_array_unref);
+	g_free(hop->identity_agent);
+	g_clear_pointer(&hop->user_known_hosts, g_ptr_array_unref);
+	g_clear_pointer(&hop->global_known_hosts, g_ptr_array_unref);
+	g_free(hop->host_key_alias);
+	g_free(hop->revoked_host_keys);
+	g_free(hop->known_hosts_command);
+	g_free(hop->bind_address);
+	g_free(hop->bind_interface);
+	g_free(hop->proxy_command);
 	g_free(hop->ciphers);
+	g_free(hop->kex_algorithms);
+	g_free(hop->hostkey_algorithms);
+	g_free(hop->macs);
+	g_free(hop->pubkey_accepted_algorithms);
+	g_free(hop->preferred_authentications);
 	g_free(hop);
 }
 
@@ -793,14 +812,27 @@ hop_spec_copy(const HopSpec *hop)
 	if (hop == NULL)
 		return NULL;
 	HopSpec *copy = g_new0(HopSpec, 1);
-	*copy = *hop;
+	*copy = *hop; /* the scalars; every pointer is replaced below */
 	copy->alias = g_strdup(hop->alias);
 	copy->hostname = g_strdup(hop->hostname);
 	copy->user = g_strdup(hop->user);
 	copy->identity_files = config_strings_copy(hop->identity_files);
+	copy->certificate_files = config_strings_copy(hop->certificate_files);
+	copy->identity_agent = g_strdup(hop->identity_agent);
 	copy->user_known_hosts = config_strings_copy(hop->user_known_hosts);
 	copy->global_known_hosts = config_strings_copy(hop->global_known_hosts);
+	copy->host_key_alias = g_strdup(hop->host_key_alias);
+	copy->revoked_host_keys = g_strdup(hop->revoked_host_keys);
+	copy->known_hosts_command = g_strdup(hop->known_hosts_command);
+	copy->bind_address = g_strdup(hop->bind_address);
+	copy->bind_interface = g_strdup(hop->bind_interface);
+	copy->proxy_command = g_strdup(hop->proxy_command);
 	copy->ciphers = g_strdup(hop->ciphers);
+	copy->kex_algorithms = g_strdup(hop->kex_algorithms);
+	copy->hostkey_algorithms = g_strdup(hop->hostkey_algorithms);
+	copy->macs = g_strdup(hop->macs);
+	copy->pubkey_accepted_algorithms = g_strdup(hop->pubkey_accepted_algorithms);
+	copy->preferred_authentications = g_strdup(hop->preferred_authentications);
 	return copy;
 }
 
@@ -812,6 +844,48 @@ hop_spec_key(const HopSpec *hop)
 		return g_strdup_printf("%s@[%s]:%d", hop->user, hop->hostname,
 		                       hop->port);
 	return g_strdup_printf("%s@%s:%d", hop->user, hop->hostname, hop->port);
+}
+
+static void
+config_key_strings(GString *key, const char *name, const GPtrArray *strings)
+{
+	g_string_append_printf(key, " %s=", name);
+	for (guint i = 0; strings != NULL && i < strings->len; i++)
+		g_string_append_printf(key, "%s%s", i > 0 ? "," : "",
+		                       (const char *)strings->pdata[i]);
+}
+
+char *
+hop_spec_session_key(const HopSpec *hop)
+{
+	GString *key = g_string_new(NULL);
+	g_autofree char *address = hop_spec_key(hop);
+#define KEY_S(field) g_string_append_printf(key, " " #field "=%s", \
+	hop->field != NULL ? hop->field : "(null)")
+#define KEY_I(field) g_string_append_printf(key, " " #field "=%" G_GINT64_FORMAT, \
+	(gint64)hop->field)
+	g_string_append(key, address);
+	KEY_S(proxy_command); KEY_I(proxy_use_fdpass);
+	KEY_S(bind_address); KEY_S(bind_interface); KEY_I(address_family);
+	KEY_I(tcp_keep_alive);
+	KEY_I(strict_host_key); KEY_S(host_key_alias); KEY_S(revoked_host_keys);
+	KEY_S(known_hosts_command); KEY_I(hash_known_hosts);
+	config_key_strings(key, "user_known_hosts", hop->user_known_hosts);
+	config_key_strings(key, "global_known_hosts", hop->global_known_hosts);
+	KEY_I(server_alive_interval); KEY_I(server_alive_count_max);
+	KEY_S(ciphers); KEY_I(ciphers_from_config); KEY_S(kex_algorithms);
+	KEY_S(hostkey_algorithms); KEY_S(macs); KEY_S(pubkey_accepted_algorithms);
+	KEY_I(required_rsa_size); KEY_I(rekey_limit_bytes); KEY_I(rekey_limit_seconds);
+	KEY_I(compression);
+	config_key_strings(key, "identity_files", hop->identity_files);
+	config_key_strings(key, "certificate_files", hop->certificate_files);
+	KEY_S(identity_agent); KEY_I(identities_only);
+	KEY_I(batch_mode); KEY_I(password_auth); KEY_I(kbdint_auth);
+	KEY_I(pubkey_auth); KEY_I(gssapi_auth); KEY_I(gssapi_delegate);
+	KEY_S(preferred_authentications); KEY_I(number_of_password_prompts);
+#undef KEY_S
+#undef KEY_I
+	return g_string_free(key, FALSE);
 }
 
 void

@@ -17,26 +17,68 @@ typedef enum {
 	STRICT_HOSTKEY_NO,
 } StrictHostKey;
 
-/* One hop of a chain, fully resolved. All strings are owned. */
+/* One hop of a chain, fully resolved. All strings are owned.
+ *
+ * This struct is the contract between chain/config (which fills every
+ * field, OpenSSH's defaults included) and the code that connects
+ * (hop.c, knownhosts.c, auth.c, proxy command). A consumer never reads
+ * ssh_config itself. Where a field below says "NULL = default", the
+ * consumer uses libssh's / OpenSSH's default. */
 typedef struct {
-	char *alias;               /* name as given (command line / ProxyJump) */
+	char *alias;               /* name as given (command line / ProxyJump), %n */
 	char *hostname;            /* HostName (with %h expanded), else alias */
 	char *user;                /* never NULL */
 	int port;                  /* never 0 */
 	GPtrArray *identity_files; /* char *, ~ and %-tokens expanded */
 	gboolean identities_only;
+	GPtrArray *certificate_files; /* char *, CertificateFile, expanded */
+	char *identity_agent;      /* socket path to use; NULL = no agent
+	                              (IdentityAgent none, or no SSH_AUTH_SOCK) */
 	GPtrArray *user_known_hosts;   /* char *, expanded; never empty */
 	GPtrArray *global_known_hosts; /* char *, expanded; never empty */
 	StrictHostKey strict_host_key;
-	int connect_timeout;       /* seconds; 0 = system default */
-	int server_alive_interval; /* seconds; 0 = unset */
-	int server_alive_count_max;/* 0 = unset */
-	char *ciphers;             /* NULL = library defaults */
+	char *host_key_alias;      /* HostKeyAlias; NULL = hostname */
+	gboolean hash_known_hosts; /* HashKnownHosts: accept-new writes |1| */
+	char *revoked_host_keys;   /* RevokedHostKeys file, expanded; NULL = none */
+	char *known_hosts_command; /* KnownHostsCommand as written (tokens
+	                              %f %H %I %K %t are known only at connect
+	                              time: expand with config_expand_tokens) */
+	gboolean update_host_keys; /* accepted; jumpfs never rewrites known_hosts */
+	int connect_timeout;       /* seconds; 0 = unset (mount default 30) */
+	int connection_attempts;   /* ConnectionAttempts; >= 1 */
+	int server_alive_interval; /* seconds; 0 = unset (mount default 15) */
+	int server_alive_count_max;/* 0 = unset (default 3) */
+	gboolean tcp_keep_alive;   /* TCPKeepAlive (SO_KEEPALIVE on hop 1) */
+	char *bind_address;        /* BindAddress; NULL = any */
+	char *bind_interface;      /* BindInterface; NULL = any */
+	int address_family;        /* AF_UNSPEC, AF_INET or AF_INET6 */
+	char *proxy_command;       /* tokens expanded, run as $SHELL -c "exec
+	                              CMD"; NULL = none (TCP or ProxyJump) */
+	gboolean proxy_use_fdpass; /* ProxyUseFdpass */
+	/* Algorithm lists exactly as handed to libssh at this hop: OpenSSH's
+	 * resolved list (+ - ^ applied to OpenSSH 9.2's defaults, or the
+	 * user's list in its order), less what libssh 0.10 cannot speak.
+	 * NULL = libssh's default (only before config fills them). */
+	char *ciphers;
+	gboolean ciphers_from_config; /* FALSE: hop may put AES-GCM first */
+	char *kex_algorithms;
+	char *hostkey_algorithms;
+	char *macs;
+	char *pubkey_accepted_algorithms;
+	int required_rsa_size;     /* RequiredRSASize (default 1024) */
+	gint64 rekey_limit_bytes;  /* RekeyLimit; 0 = default */
+	int rekey_limit_seconds;   /* 0 = none */
 	gboolean compression;
 	gboolean batch_mode;
 	gboolean password_auth;    /* PasswordAuthentication (default yes) */
 	gboolean kbdint_auth;      /* KbdInteractiveAuthentication (default yes) */
 	gboolean pubkey_auth;      /* PubkeyAuthentication (default yes) */
+	gboolean gssapi_auth;      /* GSSAPIAuthentication (default no) */
+	gboolean gssapi_delegate;  /* GSSAPIDelegateCredentials (default no) */
+	char *preferred_authentications; /* never NULL once filled: OpenSSH's
+	                              default "gssapi-with-mic,hostbased,
+	                              publickey,keyboard-interactive,password" */
+	int number_of_password_prompts; /* default 3 */
 } HopSpec;
 
 /* A whole chain: hops[0] is reached over TCP, every later one through the
@@ -56,6 +98,10 @@ typedef struct {
 	const char *home_dir;        /* NULL = g_get_home_dir() */
 	const char *local_user;      /* NULL = g_get_user_name() */
 	const char *system_config;   /* NULL = /etc/ssh/ssh_config */
+	const char *const *environment; /* "NAME=value", NULL-terminated, for
+	                                   ${VAR}, IdentityAgent, Match exec;
+	                                   NULL = this process's environ */
+	const char *working_dir;     /* Match exec runs here; NULL = cwd */
 } ConfigRequest;
 
 ChainSpec *config_resolve(const ConfigRequest *request, GError **error);
@@ -63,8 +109,14 @@ void chain_spec_free(ChainSpec *chain);
 void hop_spec_free(HopSpec *hop);
 HopSpec *hop_spec_copy(const HopSpec *hop);
 
-/* "user@hostname:port": names a hop in messages and keys the chain cache. */
+/* "user@hostname:port": names a hop in messages. */
 char *hop_spec_key(const HopSpec *hop);
+
+/* Every field of hop that changes the session it gets (address, user,
+ * algorithms, ProxyCommand, host key policy, identities, keepalives...):
+ * two chains share a live hop only when these keys are equal. Whoever adds
+ * a HopSpec field that changes a session adds it here. */
+char *hop_spec_session_key(const HopSpec *hop);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChainSpec, chain_spec_free)
 
