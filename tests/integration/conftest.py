@@ -32,9 +32,27 @@ def pytest_addoption(parser):
 
 
 SANITIZER_LOGS = Path("/tmp/jumpfs-sanitizer-logs")
+# One integration run at a time on this machine: the lab, jfsuser's ~/.ssh
+# and the login counters are shared, and fault tests change them.
+SUITE_LOCK = Path("/run/lock/jumpfs-suite.lock")
+
+
+def _take_suite_lock(config):
+    import fcntl
+    SUITE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(SUITE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"\nwaiting for {SUITE_LOCK} (another integration run is using the lab)",
+              flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    config._jumpfs_suite_lock = fd  # held until this process exits
 
 
 def pytest_configure(config):
+    if os.geteuid() == 0:
+        _take_suite_lock(config)
     if config.getoption("--sanitized"):
         SANITIZER_LOGS.mkdir(mode=0o1777, exist_ok=True)
         SANITIZER_LOGS.chmod(0o1777)
