@@ -760,6 +760,10 @@ config_resolve(const ConfigRequest *request, GError **error)
 
 	/* Built from the target backwards; connection order is the reverse. */
 	chain = g_new0(ChainSpec, 1);
+	chain->environment = request->environment != NULL
+		? g_strdupv((char **)request->environment) : g_get_environ();
+	chain->working_dir = request->working_dir != NULL
+		? g_strdup(request->working_dir) : g_get_current_dir();
 	chain->hops = g_ptr_array_new_full(hops->len,
 	                                   (GDestroyNotify)hop_spec_free);
 	for (guint i = hops->len; i > 0; i--)
@@ -895,5 +899,7 @@ chain_spec_free(ChainSpec *chain)
 		return;
 	if (chain->hops != NULL)
 		g_ptr_array_unref(chain->hops);
+	g_strfreev(chain->environment);
+	g_free(chain->working_dir);
 	g_free(chain);
 }

@@ -85,6 +85,11 @@ typedef struct {
  * one before it; the last hop is the target that serves SFTP. */
 typedef struct {
 	GPtrArray *hops; /* HopSpec *, owned */
+	/* The requester's environment and working directory (copied from the
+	 * ConfigRequest, or this process's): a ProxyCommand runs with them,
+	 * also when the shared daemon serves another jumpfs command. */
+	char **environment;  /* "NAME=value", NULL-terminated, owned */
+	char *working_dir;   /* owned */
 } ChainSpec;
 
 /* What the command line asked for. Only destination is required. */

@@ -171,6 +171,11 @@ Hop *hop_connect(const HopSpec *spec, guint index, guint total, Hop *via,
 	gint64 started = g_get_monotonic_time();
 
 	g_debug("%s: connecting%s%s", label, via ? " through " : "", via ? via->label : "");
+	if (spec->proxy_command != NULL) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "%s: ProxyCommand is not supported yet; use ProxyJump", label);
+		goto fail;
+	}
 	int fd = via == NULL ? hop_tcp_connect(spec, label, error)
 			     : hop_open_forward(via, spec, error);
 	if (fd < 0)
