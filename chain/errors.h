@@ -21,6 +21,7 @@ typedef enum {
 	JUMPFS_ERROR_CHANNEL_DENIED,  /* direct-tcpip / subsystem refused */
 	JUMPFS_ERROR_PROTOCOL,        /* SSH or SFTP protocol failure */
 	JUMPFS_ERROR_DISCONNECTED,    /* a live hop went away */
+	JUMPFS_ERROR_NO_PROMPT,       /* a question, and nobody to ask */
 } JumpfsErrorCode;
 
 #endif
