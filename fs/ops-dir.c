@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fs/ops-private.h"
+#include "fs/ops-dir.h"
 
 int jfs_opendir(const char *path, struct fuse_file_info *fi)
 {

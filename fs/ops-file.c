@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
-#include "fs/ops-private.h"
+#include "fs/ops-file.h"
 
 /* How far reads run ahead of a sequential reader: enough to keep a chain
  * with 80 ms of round trip busy at ~50 MB/s, small enough for the daemon's

@@ -1,6 +1,13 @@
-/* Shared by fs/ops.c, fs/ops-file.c and fs/ops-dir.c; not for other users. */
-#ifndef JUMPFS_FS_OPS_PRIVATE_H
-#define JUMPFS_FS_OPS_PRIVATE_H
+/* The operation framework under every FUSE operation (fs/ops-*.c): the
+ * mount's context, borrowing a connection for one operation (FsOp), the
+ * fix-ups that turn SSH_FX_FAILURE into the real errno, the listing-cache
+ * and write-epoch notices, and the register of open handles.
+ *
+ * Layers (no calls go upwards): fs/ops.c (init, destroy, the table) ->
+ * fs/ops-attr.c -> fs/ops-file.c; fs/ops-name.c, fs/ops-dir.c; all of
+ * them -> this file. Not for users outside fs/ops*.c. */
+#ifndef JUMPFS_FS_OPS_OP_H
+#define JUMPFS_FS_OPS_OP_H
 
 #include "fs/attrs.h"
 #include "fs/dircache.h"
@@ -39,6 +46,12 @@ FsContext *fs_ctx(void);
 /* Register an FsFile/FsDir put in fi->fh, and unregister it on release. */
 void fs_handle_track(FsContext *ctx, void *handle);
 void fs_handle_forget(FsContext *ctx, void *handle);
+/* Close and free every handle still registered (the kernel drops pending
+ * RELEASE requests when a mount goes away). */
+void fs_handle_free_all(FsContext *ctx);
+
+/* A last component longer than NAME_MAX (refused with ENAMETOOLONG). */
+gboolean fs_name_too_long(const char *path);
 
 /* Acquire a connection and map path (may be NULL). Returns 0 or -errno;
  * on failure there is nothing to end. */
@@ -81,29 +94,5 @@ gboolean fs_is_dot_or_dotdot(const char *name);
 /* Stat of rpath as the mount shows it (lstat, or stat with
  * follow_symlinks falling back to lstat for dangling links). */
 int fs_stat_path(FsOp *op, const char *rpath, SftpAttrs *attrs);
-
-/* Operations in fs/ops-file.c. */
-int jfs_open(const char *path, struct fuse_file_info *fi);
-int jfs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
-int jfs_read(const char *path, char *buf, size_t size, off_t offset,
-	     struct fuse_file_info *fi);
-int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
-	      struct fuse_file_info *fi);
-int jfs_flush(const char *path, struct fuse_file_info *fi);
-int jfs_release(const char *path, struct fuse_file_info *fi);
-int jfs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
-int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi);
-int jfs_fgetattr(FsFile *file, const char *path, struct stat *st);
-int jfs_fsetstat(FsFile *file, const char *path, const SftpAttrs *attrs);
-int jfs_ffstat(FsFile *file, const char *path, SftpAttrs *attrs);
-
-/* Operations in fs/ops-dir.c. */
-int jfs_opendir(const char *path, struct fuse_file_info *fi);
-int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-		off_t offset, struct fuse_file_info *fi,
-		enum fuse_readdir_flags flags);
-int jfs_releasedir(const char *path, struct fuse_file_info *fi);
-int jfs_mkdir(const char *path, mode_t mode);
-int jfs_rmdir(const char *path);
 
 #endif

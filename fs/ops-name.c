@@ -1,0 +1,205 @@
+/* Name operations: readlink, symlink, unlink, rename, link, mknod. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/ops-name.h"
+
+
+/* An absolute target inside the mounted remote directory, rewritten
+ * relative to the link's directory so it resolves inside the mount
+ * (sshfs -o transform_symlinks). NULL when target stays as it is. */
+static char *fs_transform_symlink(const char *root, const char *link_path,
+				  const char *target)
+{
+	if (target[0] != '/')
+		return NULL;
+	const char *rest;
+	if (strcmp(root, "/") == 0) {
+		rest = target + 1;
+	} else {
+		size_t len = strlen(root);
+		if (strncmp(target, root, len) != 0)
+			return NULL;
+		if (target[len] == '\0')
+			rest = "";
+		else if (target[len] == '/')
+			rest = target + len + 1;
+		else
+			return NULL; /* "/root2/x" is not inside "/root" */
+	}
+	GString *rel = g_string_new(NULL);
+	for (const char *p = link_path + 1; *p != '\0'; p++)
+		if (*p == '/')
+			g_string_append(rel, "../");
+	g_string_append(rel, rest);
+	if (rel->len == 0)
+		g_string_append_c(rel, '.');
+	else if (rel->len > 1 && rel->str[rel->len - 1] == '/')
+		g_string_truncate(rel, rel->len - 1);
+	return g_string_free(rel, FALSE);
+}
+
+int jfs_readlink(const char *path, char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	char *target = NULL;
+	rc = sftpc_readlink(op.conn, op.rpath, &target);
+	if (rc == 0) {
+		char *rel = NULL;
+		if (op.ctx->options.transform_symlinks)
+			rel = fs_transform_symlink(remote_root(op.ctx->remote), path, target);
+		/* FUSE truncates like readlink(2); the buffer is size bytes
+		 * including the terminating NUL. */
+		g_strlcpy(buf, rel ? rel : target, size);
+		g_free(rel);
+		g_free(target);
+	}
+	fs_op_end(&op);
+	return rc;
+}
+
+int jfs_symlink(const char *target, const char *link_path)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, link_path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_symlink(op.conn, target, op.rpath);
+	rc = fs_fix_exists(op.conn, op.rpath, rc);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, TRUE, rc);
+	fs_changed(op.ctx, link_path, FALSE);
+	fs_op_end(&op);
+	return rc;
+}
+
+int jfs_unlink(const char *path)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_remove(op.conn, op.rpath);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
+	fs_changed(op.ctx, path, FALSE);
+	fs_op_end(&op);
+	return rc;
+}
+
+/* rename(2) over an existing target without posix-rename@openssh.com:
+ * plain SFTP RENAME refuses an existing target (FAILURE). Move the target
+ * aside under a temporary name, rename, then remove it (moving it back if
+ * the rename fails) - as sshfs's workaround=rename does. Not atomic: for a
+ * moment the target name does not exist. rc is the plain RENAME's. */
+static int fs_rename_over(SftpConn *conn, const char *rfrom, const char *rto, int rc)
+{
+	SftpAttrs from_attrs, to_attrs;
+	if (rc != -EIO || sftpc_lstat(conn, rto, &to_attrs) < 0 ||
+	    sftpc_lstat(conn, rfrom, &from_attrs) < 0)
+		return rc;
+	if (!(from_attrs.flags & to_attrs.flags & SFTP_ATTR_PERMISSIONS))
+		return rc;
+	gboolean from_dir = S_ISDIR(from_attrs.permissions);
+	gboolean to_dir = S_ISDIR(to_attrs.permissions);
+	if (from_dir && !to_dir)
+		return -ENOTDIR;
+	if (!from_dir && to_dir)
+		return -EISDIR;
+	if (to_dir) {
+		rc = fs_fix_notempty(conn, rto, rc);
+		if (rc == -ENOTEMPTY)
+			return rc;
+	}
+	g_autofree char *dir = g_path_get_dirname(rto);
+	g_autofree char *aside = NULL;
+	int err = -EEXIST;
+	for (int i = 0; i < 8 && err != 0; i++) {
+		g_free(aside);
+		aside = g_strdup_printf("%s/.jumpfs-rename-%08x", strcmp(dir, "/") ? dir : "",
+					g_random_int());
+		err = sftpc_rename(conn, rto, aside, TRUE);
+		if (err == -EIO)
+			err = fs_fix_exists(conn, aside, err);
+		if (err < 0 && err != -EEXIST)
+			return err;
+	}
+	if (err < 0)
+		return err;
+	err = sftpc_rename(conn, rfrom, rto, TRUE);
+	if (err < 0) {
+		if (sftpc_rename(conn, aside, rto, TRUE) < 0)
+			g_warning("rename: could not put %s back from %s", rto, aside);
+		return err;
+	}
+	if ((to_dir ? sftpc_rmdir(conn, aside) : sftpc_remove(conn, aside)) < 0)
+		g_warning("rename: could not remove the replaced %s (now %s)", rto, aside);
+	return 0;
+}
+
+int jfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	/* SFTP has no exchange; anything else unknown is refused as the
+	 * kernel would. */
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	gboolean noreplace = (flags & RENAME_NOREPLACE) != 0;
+	if (fs_name_too_long(to))
+		return -ENAMETOOLONG;
+	FsOp op;
+	int rc = fs_op_begin(&op, from);
+	if (rc < 0)
+		return rc;
+	char *rto = remote_path_of(op.ctx->remote, to);
+	rc = sftpc_rename(op.conn, op.rpath, rto, noreplace);
+	if (noreplace)
+		rc = fs_fix_exists(op.conn, rto, rc);
+	else if (!sftpc_has_extension(op.conn, "posix-rename@openssh.com"))
+		rc = fs_rename_over(op.conn, op.rpath, rto, rc);
+	else
+		rc = fs_fix_notempty(op.conn, rto, rc);
+	rc = fs_fix_failure(op.conn, rto, NULL, 0, FALSE, rc);
+	g_free(rto);
+	fs_changed(op.ctx, from, TRUE);
+	fs_changed(op.ctx, to, TRUE);
+	fs_op_end(&op);
+	return rc;
+}
+
+int jfs_link(const char *from, const char *to)
+{
+	if (fs_name_too_long(to))
+		return -ENAMETOOLONG;
+	FsOp op;
+	int rc = fs_op_begin(&op, from);
+	if (rc < 0)
+		return rc;
+	char *rto = remote_path_of(op.ctx->remote, to);
+	rc = sftpc_hardlink(op.conn, op.rpath, rto);
+	/* Without hardlink@openssh.com: what link(2) says on a file system
+	 * that has no hard links. */
+	if (rc == -ENOSYS)
+		rc = -EPERM;
+	rc = fs_fix_exists(op.conn, rto, rc);
+	rc = fs_fix_failure(op.conn, rto, NULL, 0, TRUE, rc);
+	g_free(rto);
+	fs_changed(op.ctx, to, FALSE);
+	fs_op_end(&op);
+	return rc;
+}
+
+/* libfuse makes regular files through create(); anything else (FIFOs,
+ * sockets, devices) SFTP cannot make: refuse as a file system without
+ * them does, rather than with ENOSYS. */
+int jfs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	(void)path;
+	(void)mode;
+	(void)rdev;
+	return -EPERM;
+}
+

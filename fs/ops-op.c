@@ -1,0 +1,205 @@
+/* The operation framework: borrowing a connection per operation, the
+ * fix-ups of SSH_FX_FAILURE, listing-cache and write-epoch notices, and
+ * the register of open handles (see fs/ops-op.h). Calls nothing in the
+ * other fs/ops*.c files.
+ *
+ * Pattern of every operation: borrow a connection (fs_op_begin), build the
+ * remote path, one or a few sftpc_* calls, give the connection back
+ * (fs_op_end), return 0 or -errno. No lock is held across a round trip. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "fs/ops-op.h"
+
+void fs_handle_track(FsContext *ctx, void *handle)
+{
+	g_mutex_lock(&ctx->handles_lock);
+	g_hash_table_add(ctx->handles, handle);
+	g_mutex_unlock(&ctx->handles_lock);
+}
+
+void fs_handle_forget(FsContext *ctx, void *handle)
+{
+	g_mutex_lock(&ctx->handles_lock);
+	g_hash_table_remove(ctx->handles, handle);
+	g_mutex_unlock(&ctx->handles_lock);
+}
+
+FsContext *fs_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* Closes and frees what the kernel did not release (it drops pending
+ * RELEASE requests when a mount goes away). */
+void fs_handle_free_all(FsContext *ctx)
+{
+	g_mutex_lock(&ctx->handles_lock);
+	GHashTable *handles = ctx->handles;
+	ctx->handles = g_hash_table_new(NULL, NULL);
+	g_mutex_unlock(&ctx->handles_lock);
+
+	GHashTableIter iter;
+	gpointer handle;
+	g_hash_table_iter_init(&iter, handles);
+	while (g_hash_table_iter_next(&iter, &handle, NULL)) {
+		if (*(FsHandleKind *)handle == FS_HANDLE_FILE)
+			fs_file_free(handle);
+		else
+			fs_dir_free(handle);
+	}
+	if (g_hash_table_size(handles) > 0)
+		g_message("closed %u files left open at unmount",
+			  g_hash_table_size(handles));
+	g_hash_table_unref(handles);
+}
+
+/* A last component longer than NAME_MAX: OpenSSH's server answers such
+ * names with BAD_MESSAGE or FAILURE, never ENAMETOOLONG, so refuse them
+ * here as a local file system would. (The kernel itself allows FUSE names
+ * up to 1024 bytes.) */
+gboolean fs_name_too_long(const char *path)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+	return slash != NULL && strlen(slash + 1) > NAME_MAX;
+}
+
+int fs_op_begin(FsOp *op, const char *path)
+{
+	op->ctx = fs_ctx();
+	op->conn = NULL;
+	op->generation = 0;
+	op->rpath = NULL;
+	if (fs_name_too_long(path))
+		return -ENAMETOOLONG;
+	int rc = remote_acquire(op->ctx->remote, &op->conn, &op->generation);
+	if (rc < 0)
+		return rc;
+	if (path != NULL)
+		op->rpath = remote_path_of(op->ctx->remote, path);
+	return 0;
+}
+
+void fs_changed(FsContext *ctx, const char *path, gboolean subtree)
+{
+	if (path != NULL)
+		dircache_entry_changed(ctx->dircache, path, subtree);
+}
+
+static gint *fs_epoch_slot(FsContext *ctx, const char *path)
+{
+	guint h = g_str_hash(path != NULL ? path : "");
+	return &ctx->write_epochs[h % G_N_ELEMENTS(ctx->write_epochs)];
+}
+
+void fs_written(FsContext *ctx, const char *path)
+{
+	g_atomic_int_inc(fs_epoch_slot(ctx, path));
+}
+
+guint fs_write_epoch(FsContext *ctx, const char *path)
+{
+	return (guint)g_atomic_int_get(fs_epoch_slot(ctx, path));
+}
+
+void fs_op_end(FsOp *op)
+{
+	if (op->conn != NULL)
+		remote_release(op->ctx->remote, op->conn);
+	op->conn = NULL;
+	g_free(op->rpath);
+	op->rpath = NULL;
+}
+
+/* ---- telling SSH_FX_FAILURE apart ---- */
+
+int fs_fix_exists(SftpConn *conn, const char *rpath, int rc)
+{
+	SftpAttrs attrs;
+	if (rc == -EIO && sftpc_lstat(conn, rpath, &attrs) == 0)
+		return -EEXIST;
+	return rc;
+}
+
+int fs_fix_failure(SftpConn *conn, const char *rpath, const SftpHandle *handle,
+		   uint64_t need, gboolean creating, int rc)
+{
+	if (rc != -EIO)
+		return rc;
+	struct statvfs st;
+	int err = handle != NULL ? sftpc_fstatvfs(conn, handle, &st) : -ENOSYS;
+	if (err < 0 && rpath != NULL) {
+		err = sftpc_statvfs(conn, rpath, &st);
+		if (err == -ENOENT) {
+			/* Not created: its directory is on the same file system
+			 * (unless rpath was to be a mount point: never). */
+			g_autofree char *dir = g_path_get_dirname(rpath);
+			err = sftpc_statvfs(conn, dir, &st);
+		}
+	}
+	if (err < 0)
+		return rc;
+	if (st.f_flag & ST_RDONLY)
+		return -EROFS;
+	uint64_t avail = (uint64_t)st.f_bavail * (st.f_frsize ? st.f_frsize : st.f_bsize);
+	if (need > 0 && avail < need)
+		return -ENOSPC;
+	if (creating && (st.f_bavail == 0 || (st.f_files > 0 && st.f_favail == 0)))
+		return -ENOSPC;
+	return rc;
+}
+
+gboolean fs_is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+int fs_fix_notempty(SftpConn *conn, const char *rpath, int rc)
+{
+	SftpAttrs attrs;
+	if (rc != -EIO || sftpc_lstat(conn, rpath, &attrs) < 0 ||
+	    !(attrs.flags & SFTP_ATTR_PERMISSIONS) || !S_ISDIR(attrs.permissions))
+		return rc;
+	SftpHandle handle;
+	if (sftpc_opendir(conn, rpath, &handle) < 0)
+		return rc;
+	GPtrArray *names = g_ptr_array_new_with_free_func((GDestroyNotify)sftp_name_free);
+	gboolean has_entry = FALSE;
+	while (!has_entry && sftpc_readdir(conn, &handle, names) > 0) {
+		for (guint i = 0; i < names->len && !has_entry; i++) {
+			const SftpName *name = g_ptr_array_index(names, i);
+			has_entry = !fs_is_dot_or_dotdot(name->name);
+		}
+		g_ptr_array_set_size(names, 0);
+	}
+	g_ptr_array_unref(names);
+	sftpc_close(conn, &handle);
+	return has_entry ? -ENOTEMPTY : rc;
+}
+
+
+int fs_stat_path(FsOp *op, const char *rpath, SftpAttrs *attrs)
+{
+	if (op->ctx->options.follow_symlinks) {
+		int rc = sftpc_stat(op->conn, rpath, attrs);
+		if (rc != -ENOENT)
+			return rc;
+		/* A dangling link: show the link rather than nothing. */
+	}
+	return sftpc_lstat(op->conn, rpath, attrs);
+}
+
+int fs_setstat_path(const char *path, const SftpAttrs *attrs)
+{
+	FsOp op;
+	int rc = fs_op_begin(&op, path);
+	if (rc < 0)
+		return rc;
+	rc = sftpc_setstat(op.conn, op.rpath, attrs);
+	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
+	fs_changed(op.ctx, path, FALSE);
+	fs_op_end(&op);
+	return rc;
+}
