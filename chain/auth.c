@@ -8,20 +8,15 @@
 #include "chain/auth.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "chain/errors.h"
-
-extern char **environ;
+#include "chain/prompt-tty.h"
+#include "chain/prompt.h"
 
 #define AUTH_SECRET_MAX 1024
 #define AUTH_PROMPT_TRIES 3 /* OpenSSH's NumberOfPasswordPrompts */
@@ -30,11 +25,10 @@ extern char **environ;
 /* Process-wide; written by auth_setup() before any thread exists. */
 static struct {
 	char *home_dir;
-	int tty_fd;             /* /dev/tty, opened before daemonizing; -1 */
-	GMutex lock;            /* one prompt at a time; guards the rest */
+	GMutex lock;            /* guards the stdin password */
 	gboolean have_stdin_password;
 	char stdin_password[AUTH_SECRET_MAX];
-} auth_state = { .tty_fd = -1 };
+} auth_state;
 
 typedef enum {
 	AUTH_SUCCESS, AUTH_PARTIAL, AUTH_DENIED, AUTH_NOT_APPLICABLE, AUTH_FAILED
@@ -118,164 +112,29 @@ static gboolean auth_read_line(int fd, char *buf, size_t size)
 	return any;
 }
 
-/* Terminal state while a prompt has echo off; a signal must put it back
- * (else the user's shell is left without echo). */
-static struct termios auth_tty_saved;
-static volatile sig_atomic_t auth_tty_signal;
-
-static void auth_tty_on_signal(int sig)
-{
-	auth_tty_signal = sig;
-}
-
-static const int auth_tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
-/* The prompt on the terminal. Polls, so that a signal caught by another
- * thread, or the death of the process that waits for us (the daemon's
- * parent, whose Ctrl-C the user pressed), ends the prompt. */
-static gboolean auth_tty_read(const char *prompt, gboolean echo, char *buf, size_t size)
-{
-	int fd = auth_state.tty_fd;
-	struct sigaction handler = { .sa_handler = auth_tty_on_signal }, old[G_N_ELEMENTS(auth_tty_signals)];
-	gboolean restore = !echo && tcgetattr(fd, &auth_tty_saved) == 0;
-	pid_t parent = getppid();
-	size_t len = 0;
-	gboolean done = FALSE, ok = FALSE;
-
-	auth_tty_signal = 0;
-	for (gsize i = 0; i < G_N_ELEMENTS(auth_tty_signals); i++)
-		sigaction(auth_tty_signals[i], &handler, &old[i]);
-	if (restore) {
-		struct termios quiet = auth_tty_saved;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		tcsetattr(fd, TCSAFLUSH, &quiet);
-	}
-	if (write(fd, prompt, strlen(prompt)) < 0) {
-		/* nobody will read the answer either: the read below fails */
-	}
-	while (!done && auth_tty_signal == 0 && getppid() == parent) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, 250);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n <= 0)
-			continue;
-		char c;
-		ssize_t got = read(fd, &c, 1);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0)
-			break;
-		if (c == '\n' || c == '\r') {
-			done = ok = TRUE;
-		} else if (len + 1 < size) {
-			buf[len++] = c;
-		}
-		c = 0;
-	}
-	buf[len] = '\0';
-	if (restore) {
-		tcsetattr(fd, TCSAFLUSH, &auth_tty_saved);
-		if (write(fd, "\n", 1) < 0) {
-			/* cosmetic only */
-		}
-	}
-	for (gsize i = 0; i < G_N_ELEMENTS(auth_tty_signals); i++)
-		sigaction(auth_tty_signals[i], &old[i], NULL);
-	if (auth_tty_signal != 0)
-		raise(auth_tty_signal); /* now with the normal disposition */
-	if (!ok)
-		auth_wipe(buf, size);
-	return ok;
-}
-
-/* As OpenSSH: $SSH_ASKPASS PROMPT, the answer is its first line of output;
- * a non-zero exit means the user cancelled. posix_spawn, because other
- * threads (earlier hops' pumps) are running. */
-static gboolean auth_askpass(const char *program, const char *prompt, char *buf, size_t size)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return FALSE;
-	posix_spawn_file_actions_t actions;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	char *argv[] = { (char *)program, (char *)prompt, NULL };
-	pid_t pid;
-	int rc = posix_spawnp(&pid, program, &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		g_warning("cannot run SSH_ASKPASS program %s: %s", program, g_strerror(rc));
-		return FALSE;
-	}
-	gboolean any = auth_read_line(fds[0], buf, size);
-	char drain[256];
-	while (read(fds[0], drain, sizeof(drain)) > 0)
-		; /* let it finish writing */
-	auth_wipe(drain, sizeof(drain));
-	close(fds[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!any || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		auth_wipe(buf, size);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* Asks for a secret as OpenSSH would: never with BatchMode; the terminal
- * if there is one (unless SSH_ASKPASS_REQUIRE=force|prefer), else
- * SSH_ASKPASS (unless SSH_ASKPASS_REQUIRE=never). Unlike OpenSSH, DISPLAY
- * is not required: automount and fstab mounts have none. */
+/* Asks through chain/prompt (the terminal, SSH_ASKPASS, or the jumpfs
+ * command the shared daemon serves); never with BatchMode. The answer is
+ * copied into buf, the only copy left once this returns. */
 static gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo,
-			 char *buf, size_t size)
+				  const char *feedback, char *buf, size_t size)
 {
 	if (attempt->spec->batch_mode) {
 		auth_note_blocked(attempt, "BatchMode=yes: jumpfs asks for no password or passphrase");
 		return FALSE;
 	}
-	const char *askpass = g_getenv("SSH_ASKPASS");
-	const char *require = g_getenv("SSH_ASKPASS_REQUIRE");
-	gboolean askpass_ok = askpass != NULL && *askpass != '\0' &&
-			      g_strcmp0(require, "never") != 0;
-	gboolean askpass_first = askpass_ok && (g_strcmp0(require, "force") == 0 ||
-						g_strcmp0(require, "prefer") == 0);
-	gboolean ok = FALSE;
-
-	g_mutex_lock(&auth_state.lock);
-	/* A foreground jumpfs (-f) sent to the background later would stop
-	 * on SIGTTIN; the daemon's child has no controlling terminal (-1). */
-	pid_t owner = auth_state.tty_fd >= 0 ? tcgetpgrp(auth_state.tty_fd) : -1;
-	gboolean tty_ok = auth_state.tty_fd >= 0 && (owner < 0 || owner == getpgrp());
-	if (tty_ok && !askpass_first) {
-		ok = auth_tty_read(prompt, echo, buf, size);
-		if (!ok)
-			auth_note_blocked(attempt, "the prompt on the terminal was cancelled");
-	} else if (askpass_ok) {
-		ok = auth_askpass(askpass, prompt, buf, size);
-		if (!ok)
-			auth_note_blocked(attempt, "SSH_ASKPASS gave no answer (cancelled or failed)");
-	} else {
-		auth_note_blocked(attempt, "no terminal to ask on and SSH_ASKPASS is not set "
-				  "(use ssh-agent, -o password_stdin or SSH_ASKPASS)");
+	g_autoptr(GError) error = NULL;
+	PromptQuestion question = {
+		.hop_label = attempt->label, .text = prompt, .echo = echo, .secret = !echo,
+		.feedback = feedback,
+	};
+	char *answer = prompt_ask(&question, &error);
+	if (answer == NULL) {
+		auth_note_blocked(attempt, error->message);
+		return FALSE;
 	}
-	g_mutex_unlock(&auth_state.lock);
-	return ok;
-}
-
-/* Feedback between two prompts on the terminal, as ssh's "Permission
- * denied, please try again."; goes nowhere when there is no terminal. */
-static void auth_tty_say(const char *text)
-{
-	g_mutex_lock(&auth_state.lock);
-	if (auth_state.tty_fd >= 0 && write(auth_state.tty_fd, text, strlen(text)) < 0) {
-		/* nothing to do: the next prompt fails the same way */
-	}
-	g_mutex_unlock(&auth_state.lock);
+	g_strlcpy(buf, answer, size);
+	prompt_answer_free(answer);
+	return TRUE;
 }
 
 /* The -o password_stdin password, once: the first hop that wants a
@@ -298,16 +157,8 @@ gboolean auth_setup(const AuthSetup *setup, GError **error)
 {
 	g_free(auth_state.home_dir);
 	auth_state.home_dir = g_strdup(setup->home_dir);
-	/* Opened now: the daemon's child leaves the terminal's session, after
-	 * which it could not open /dev/tty any more. */
-	if (auth_state.tty_fd < 0)
-		auth_state.tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	/* Started in the background (`jumpfs ... &`): the terminal belongs to
-	 * the shell, whose input a prompt would steal. */
-	if (auth_state.tty_fd >= 0 && tcgetpgrp(auth_state.tty_fd) != getpgrp()) {
-		close(auth_state.tty_fd);
-		auth_state.tty_fd = -1;
-	}
+	prompt_tty_open();
+	prompt_set_default_asker(prompt_tty_ask, NULL);
 	/* Best effort: keep the password out of swap. */
 	mlock(auth_state.stdin_password, sizeof(auth_state.stdin_password));
 	if (!setup->password_stdin)
@@ -336,11 +187,7 @@ gboolean auth_setup(const AuthSetup *setup, GError **error)
 
 void auth_detach_tty(void)
 {
-	g_mutex_lock(&auth_state.lock);
-	if (auth_state.tty_fd >= 0)
-		close(auth_state.tty_fd);
-	auth_state.tty_fd = -1;
-	g_mutex_unlock(&auth_state.lock);
+	prompt_tty_detach();
 }
 
 void auth_cleanup(void)
@@ -421,8 +268,10 @@ static ssh_key auth_unlock_key(AuthAttempt *attempt, const char *path)
 						  path, attempt->position,
 						  attempt->spec->user, attempt->spec->hostname);
 	char passphrase[AUTH_SECRET_MAX];
+	const char *feedback = NULL;
 	for (int i = 0; i < AUTH_PROMPT_TRIES; i++) {
-		if (!auth_ask(attempt, prompt, FALSE, passphrase, sizeof(passphrase))) {
+		if (!auth_ask(attempt, prompt, FALSE, feedback, passphrase,
+				       sizeof(passphrase))) {
 			auth_note_tried(attempt, "%s (encrypted, no passphrase given)", path);
 			return NULL;
 		}
@@ -436,7 +285,7 @@ static ssh_key auth_unlock_key(AuthAttempt *attempt, const char *path)
 		if (rc == SSH_OK)
 			return key;
 		g_debug("%s: bad passphrase for %s", attempt->label, path);
-		auth_tty_say("Bad passphrase, try again.\n");
+		feedback = "Bad passphrase, try again.";
 	}
 	auth_note_tried(attempt, "%s (bad passphrase)", path);
 	return NULL;
@@ -502,20 +351,21 @@ static AuthOutcome auth_try_key_files(AuthAttempt *attempt)
 }
 
 /* A password-like secret: the stdin password if still unused, else ask. */
-static gboolean auth_get_password(AuthAttempt *attempt, const char *prompt, gboolean *from_stdin,
-				  char *buf, size_t size)
+static gboolean auth_get_password(AuthAttempt *attempt, const char *prompt,
+				  const char *feedback, gboolean *from_stdin, char *buf, size_t size)
 {
 	*from_stdin = auth_take_stdin_password(buf, size);
 	if (*from_stdin) {
 		g_debug("%s: using the password from stdin", attempt->label);
 		return TRUE;
 	}
-	return auth_ask(attempt, prompt, FALSE, buf, size);
+	return auth_ask(attempt, prompt, FALSE, feedback, buf, size);
 }
 
 /* Keyboard-interactive: the server's prompts (PAM's "Password: ", one-time
  * codes, ...), each shown with the hop it comes from. */
-static int auth_kbdint_round(AuthAttempt *attempt, gboolean *from_stdin, gboolean *unanswered)
+static int auth_kbdint_round(AuthAttempt *attempt, const char **feedback, gboolean *from_stdin,
+			     gboolean *unanswered)
 {
 	ssh_session session = attempt->session;
 	int n = ssh_userauth_kbdint_getnprompts(session);
@@ -525,14 +375,17 @@ static int auth_kbdint_round(AuthAttempt *attempt, gboolean *from_stdin, gboolea
 	for (int i = 0; i < n; i++) {
 		char echo = 0;
 		const char *text = ssh_userauth_kbdint_getprompt(session, (unsigned)i, &echo);
+		g_autofree char *shown = prompt_escape(text ? text : "", FALSE);
 		g_autofree char *prompt = g_strdup_printf("(%s@%s, %s) %s", attempt->spec->user,
 							  attempt->spec->hostname,
-							  attempt->position, text ? text : "");
+							  attempt->position, shown);
 		char answer[AUTH_SECRET_MAX];
 		gboolean stdin_used = FALSE;
-		gboolean ok = echo ? auth_ask(attempt, prompt, TRUE, answer, sizeof(answer))
-				   : auth_get_password(attempt, prompt, &stdin_used, answer,
-						       sizeof(answer));
+		gboolean ok = echo ? auth_ask(attempt, prompt, TRUE, *feedback, answer,
+						       sizeof(answer))
+				   : auth_get_password(attempt, prompt, *feedback, &stdin_used,
+						       answer, sizeof(answer));
+		*feedback = NULL;
 		*from_stdin = *from_stdin || stdin_used;
 		if (ok)
 			ssh_userauth_kbdint_setanswer(session, (unsigned)i, answer);
@@ -551,11 +404,12 @@ static AuthOutcome auth_try_kbdint(AuthAttempt *attempt)
 		return AUTH_NOT_APPLICABLE;
 	g_debug("%s: trying keyboard-interactive", attempt->label);
 	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
+	const char *feedback = NULL;
 	for (int tries = 0; tries < AUTH_PROMPT_TRIES; tries++) {
 		gboolean from_stdin = FALSE, unanswered = FALSE;
 		int rc = ssh_userauth_kbdint(attempt->session, NULL, NULL);
 		for (int rounds = 0; rc == SSH_AUTH_INFO && rounds < 16; rounds++)
-			rc = auth_kbdint_round(attempt, &from_stdin, &unanswered);
+			rc = auth_kbdint_round(attempt, &feedback, &from_stdin, &unanswered);
 		if (rc == SSH_AUTH_INFO)
 			rc = SSH_AUTH_DENIED;
 		outcome = auth_outcome(rc);
@@ -573,7 +427,7 @@ static AuthOutcome auth_try_kbdint(AuthAttempt *attempt)
 				from_stdin ? " with the password from stdin" : "");
 		g_debug("%s: keyboard-interactive answers rejected for %s", attempt->label,
 			attempt->spec->user);
-		auth_tty_say("Permission denied, please try again.\n");
+		feedback = "Permission denied, please try again.";
 	}
 	return outcome;
 }
@@ -586,10 +440,12 @@ static AuthOutcome auth_try_password(AuthAttempt *attempt)
 	g_autofree char *prompt = g_strdup_printf("%s@%s's password (%s): ", attempt->spec->user,
 						  attempt->spec->hostname, attempt->position);
 	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
+	const char *feedback = NULL;
 	for (int tries = 0; tries < AUTH_PROMPT_TRIES; tries++) {
 		char password[AUTH_SECRET_MAX];
 		gboolean from_stdin = FALSE;
-		if (!auth_get_password(attempt, prompt, &from_stdin, password, sizeof(password))) {
+		if (!auth_get_password(attempt, prompt, feedback, &from_stdin, password,
+				       sizeof(password))) {
 			if (outcome == AUTH_NOT_APPLICABLE)
 				auth_note_tried(attempt, "password (not asked)");
 			return outcome == AUTH_NOT_APPLICABLE ? AUTH_DENIED : outcome;
@@ -605,7 +461,7 @@ static AuthOutcome auth_try_password(AuthAttempt *attempt)
 		if (outcome == AUTH_FAILED)
 			return outcome;
 		g_debug("%s: wrong password for %s", attempt->label, attempt->spec->user);
-		auth_tty_say("Permission denied, please try again.\n");
+		feedback = "Permission denied, please try again.";
 	}
 	return outcome;
 }

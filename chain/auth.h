@@ -3,10 +3,11 @@
  * only asked to sign locally.
  *
  * Secrets (passwords, passphrases) come from, in this order: the one
- * password read by -o password_stdin (for the first hop that asks), the
- * terminal (/dev/tty, opened before the daemon detaches), or $SSH_ASKPASS
- * when there is no terminal. With BatchMode=yes nothing is ever asked.
- * They are never logged and are wiped from memory once used. */
+ * password read by -o password_stdin (for the first hop that asks), or
+ * prompt_ask() (chain/prompt.h: the terminal or $SSH_ASKPASS by default,
+ * which auth_setup registers; the shared daemon's client per thread).
+ * With BatchMode=yes nothing is ever asked. They are never logged and are
+ * wiped from memory once used. */
 #ifndef JUMPFS_CHAIN_AUTH_H
 #define JUMPFS_CHAIN_AUTH_H
 
@@ -21,8 +22,9 @@ typedef struct {
 } AuthSetup;
 
 /* Call once, before daemonizing and before any thread: remembers the home
- * directory, opens the terminal for prompts (if there is one) and reads
- * the stdin password. FALSE with *error if password_stdin found none. */
+ * directory, opens the terminal for prompts (if there is one: see
+ * prompt-tty.h) and registers it as prompt_ask's process default, and
+ * reads the stdin password. FALSE with *error if password_stdin found none. */
 gboolean auth_setup(const AuthSetup *setup, GError **error);
 /* The daemon has left the terminal: never prompt on it again (a later
  * reconnect must not read what the user types into their shell). */

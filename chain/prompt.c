@@ -46,8 +46,7 @@ char *prompt_ask(const PromptQuestion *question, GError **error)
 	}
 	if (target.asker == NULL) {
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_NO_PROMPT,
-			    "%s: nobody to ask (no terminal, no SSH_ASKPASS)",
-			    question->hop_label);
+			    "nobody to ask (no terminal, no SSH_ASKPASS)");
 		return NULL;
 	}
 	/* Two hops asking at once would interleave on one terminal. */
@@ -65,6 +64,24 @@ void prompt_answer_free(char *answer)
 	g_free(answer);
 }
 
+/* Characters that steer the display instead of being shown. */
+static gboolean prompt_is_control(gunichar c)
+{
+	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
+		return TRUE;
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_FORMAT:              /* bidi overrides, zero-width */
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR:
+	case G_UNICODE_SURROGATE:
+	case G_UNICODE_PRIVATE_USE:
+	case G_UNICODE_UNASSIGNED:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
 char *prompt_escape(const char *text, gboolean keep_newlines)
 {
 	GString *out = g_string_sized_new(strlen(text));
@@ -79,9 +96,10 @@ char *prompt_escape(const char *text, gboolean keep_newlines)
 		const char *next = g_utf8_next_char(p);
 		if (c == '\n' && keep_newlines)
 			g_string_append_c(out, '\n');
-		else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
-			 c == 0x2028 || c == 0x2029)
-			g_string_append_printf(out, "\\x%02x", (unsigned)c & 0xff);
+		else if (c < 0xa0 && prompt_is_control(c))
+			g_string_append_printf(out, "\\x%02x", (unsigned)c);
+		else if (prompt_is_control(c))
+			g_string_append_printf(out, "\\u%04x", (unsigned)c);
 		else
 			g_string_append_len(out, p, next - p);
 		p = next;

@@ -18,11 +18,17 @@ typedef struct {
 	                          already escaped (prompt_escape) */
 	gboolean echo;         /* the answer may be shown as it is typed */
 	gboolean secret;       /* a password or passphrase: wiped after use */
+	const char *feedback;  /* NULL, or said on its own line before the
+	                          question ("Permission denied, please try
+	                          again."); an asker without a terminal may drop
+	                          it, as OpenSSH does with SSH_ASKPASS */
 } PromptQuestion;
 
 /* Returns the answer (g_malloc'd, without the newline), or NULL with
  * *error: JUMPFS_ERROR_NO_PROMPT when nobody can be asked, JUMPFS_ERROR_AUTH
- * when the person declined (end of input, Ctrl-C). */
+ * when the person declined (end of input, Ctrl-C). The message says why,
+ * not which hop: the caller's own message names it. Callers honour
+ * BatchMode themselves (it asks nothing at all). */
 typedef char *(*PromptAsker)(const PromptQuestion *question,
 			     gpointer user_data, GError **error);
 
@@ -35,9 +41,11 @@ char *prompt_ask(const PromptQuestion *question, GError **error);
 /* Wipes (secrets) and frees an answer; NULL is fine. */
 void prompt_answer_free(char *answer);
 
-/* text with every control character (and DEL, and bytes that are not
- * UTF-8) shown as \xNN, so that a server's text cannot move the cursor or
- * repaint the line. Newlines too unless keep_newlines. */
+/* text with every control character shown as \xNN (C0, DEL, C1) or
+ * \uNNNN (Unicode format and separator characters: bidi overrides,
+ * zero-width ones, U+2028/9), and every byte that is not UTF-8 as \xNN,
+ * so that a server's text cannot move the cursor, repaint the line or
+ * reorder what is shown. Newlines too, unless keep_newlines. */
 char *prompt_escape(const char *text, gboolean keep_newlines);
 
 #endif
