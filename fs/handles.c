@@ -9,17 +9,113 @@
 #include "fs/attrs.h"
 
 FsFile *fs_file_new(SftpConn *conn, guint generation, const SftpHandle *handle,
-		    int flags)
+		    int flags, const SftpAttrs *seen, FsEpochs *epochs,
+		    const char *path)
 {
 	FsFile *file = g_new0(FsFile, 1);
 	file->kind = FS_HANDLE_FILE;
 	g_mutex_init(&file->lock);
 	g_mutex_init(&file->read_lock);
+	g_mutex_init(&file->ident_lock);
 	file->conn = sftpc_ref(conn);
 	file->generation = generation;
 	file->handle = *handle;
 	file->flags = flags;
+	file->epochs = epochs;
+	file->epoch_base = fs_epochs_get(epochs, path);
+	if (seen != NULL)
+		fs_identity_seen(&file->ident, seen);
 	return file;
+}
+
+/* Called with ident_lock: did anyone but this handle change the file
+ * through the mount since ident was last seen? */
+static void fs_file_note_others(FsFile *file, const char *path)
+{
+	if (fs_epochs_get(file->epochs, path) - file->epoch_base != file->own_bumps)
+		fs_identity_others_wrote(&file->ident);
+}
+
+/* Called with ident_lock. */
+static void fs_file_rebase(FsFile *file, const char *path, const SftpAttrs *attrs)
+{
+	if (file->ident.inflight > 0)
+		return;
+	fs_file_note_others(file, path);
+	if (file->ident.others && path == NULL)
+		return; /* cannot take a base without the path's epoch */
+	fs_identity_seen(&file->ident, attrs);
+	file->epoch_base = fs_epochs_get(file->epochs, path);
+	file->own_bumps = 0;
+}
+
+void fs_file_seen(FsFile *file, const char *path, const SftpAttrs *attrs)
+{
+	g_mutex_lock(&file->ident_lock);
+	fs_file_rebase(file, path, attrs);
+	g_mutex_unlock(&file->ident_lock);
+}
+
+void fs_file_write_begin(FsFile *file, uint64_t end)
+{
+	g_mutex_lock(&file->ident_lock);
+	fs_identity_write_begin(&file->ident, end);
+	g_mutex_unlock(&file->ident_lock);
+}
+
+/* Called with ident_lock: this handle changed the file's content. */
+static void fs_file_bump(FsFile *file, const char *path)
+{
+	fs_epochs_bump(file->epochs, path);
+	file->own_bumps++;
+}
+
+void fs_file_write_end(FsFile *file, const char *path, uint64_t end, gboolean ok)
+{
+	g_mutex_lock(&file->ident_lock);
+	fs_identity_write_end(&file->ident, end, ok);
+	fs_file_bump(file, path);
+	g_mutex_unlock(&file->ident_lock);
+}
+
+void fs_file_setstat_done(FsFile *file, const char *path, const SftpAttrs *attrs,
+			  gboolean ok)
+{
+	if (!(attrs->flags & (SFTP_ATTR_SIZE | SFTP_ATTR_ACMODTIME)))
+		return;
+	g_mutex_lock(&file->ident_lock);
+	if (attrs->flags & SFTP_ATTR_SIZE)
+		fs_identity_truncated(&file->ident, attrs->size, ok);
+	if (attrs->flags & SFTP_ATTR_ACMODTIME)
+		fs_identity_times_set(&file->ident, attrs->mtime);
+	fs_file_bump(file, path);
+	g_mutex_unlock(&file->ident_lock);
+}
+
+int fs_file_check_identity(FsFile *file, const char *path, SftpConn *conn,
+			   const SftpHandle *handle)
+{
+	SftpAttrs now;
+	int rc = sftpc_fstat(conn, handle, &now);
+	if (rc == -ENOTCONN)
+		return rc;
+	g_autofree char *why = NULL;
+	g_mutex_lock(&file->ident_lock);
+	if (rc < 0) {
+		why = g_strdup_printf("it cannot be checked (fstat: %s)", g_strerror(-rc));
+	} else {
+		fs_file_note_others(file, path);
+		why = fs_identity_mismatch(&file->ident, &now);
+		if (why == NULL)
+			fs_file_rebase(file, path, &now);
+	}
+	g_mutex_unlock(&file->ident_lock);
+	if (why == NULL)
+		return 0;
+	g_warning("%s: not the file that was open before the reconnect (%s); "
+		  "reads and writes through the open file fail with EIO from now on",
+		  path != NULL ? path : "(unnamed file)", why);
+	return -EIO;
 }
 
 void fs_file_free(FsFile *file)
@@ -36,6 +132,7 @@ void fs_file_free(FsFile *file)
 	}
 	g_mutex_clear(&file->lock);
 	g_mutex_clear(&file->read_lock);
+	g_mutex_clear(&file->ident_lock);
 	file->kind = 0;
 	g_free(file);
 }
@@ -74,6 +171,17 @@ static int fs_file_reopen(Remote *remote, FsFile *file, const char *path)
 		rc = remote_acquire(remote, &conn, &generation);
 		if (rc == 0)
 			rc = sftpc_open(conn, rpath, attrs_open_flags(flags), &none, &handle);
+		if (rc == 0) {
+			rc = fs_file_check_identity(file, path, conn, &handle);
+			if (rc == -EIO) {
+				/* Logged; the file is someone else's now. */
+				sftpc_close_detached(conn, &handle);
+				file->lost = TRUE;
+				remote_release(remote, conn);
+				g_free(rpath);
+				return rc;
+			}
+		}
 	}
 	if (rc < 0) {
 		g_warning("re-opening %s after reconnecting: %s", rpath, g_strerror(-rc));

@@ -9,15 +9,18 @@
  * name, so that one has a path too). If there is no path or the re-open
  * fails (the file is gone), the handle is lost and every later use fails
  * with EIO: better than writing to whatever file gets that name later.
- * SFTP v3 has no file identity to check, so a file that another client
- * replaced under the same name while we were disconnected cannot be told
- * apart: the re-open then reaches the new file. */
+ * SFTP v3 has no inode numbers, so the re-open compares what it can see
+ * (type, size, mtime) with what the handle last saw, allowing for the
+ * changes its own writes explain (fs/identity.h): a file replaced while
+ * the connection was down is refused the same way, and logged. */
 #ifndef JUMPFS_FS_HANDLES_H
 #define JUMPFS_FS_HANDLES_H
 
 #include <fuse.h>
 #include <glib.h>
 
+#include "fs/epochs.h"
+#include "fs/identity.h"
 #include "fs/remote.h"
 #include "fs/sftp.h"
 
@@ -38,6 +41,17 @@ typedef struct {
 	SftpHandle handle;
 	int flags;            /* open(2) flags as opened */
 	gboolean lost;        /* a re-open failed: stays failed */
+
+	/* What the file looked like, for the re-open check. ident_lock
+	 * guards the three fields; it may be taken with lock held, never the
+	 * other way round. epoch_base is the path's write epoch when ident
+	 * was last seen, own_bumps the bumps this handle made since: more
+	 * means other handles or path operations changed the file. */
+	GMutex ident_lock;
+	FsIdentity ident;
+	guint epoch_base;
+	guint own_bumps;
+	FsEpochs *epochs;     /* the mount's (borrowed) */
 
 	/* Reads through this handle go one at a time through its read-ahead
 	 * stream. read_lock is taken before lock, and held across the
@@ -67,9 +81,13 @@ typedef struct {
 	gint64 collect_started;
 } FsDir;
 
-/* Takes a new reference to conn. */
+/* Takes a new reference to conn. seen: the file's attributes as opened
+ * (NULL: unknown, then the re-open check has nothing to compare). path:
+ * its FUSE path; epochs: the mount's write epochs (borrowed, outlive the
+ * file). */
 FsFile *fs_file_new(SftpConn *conn, guint generation, const SftpHandle *handle,
-		    int flags);
+		    int flags, const SftpAttrs *seen, FsEpochs *epochs,
+		    const char *path);
 /* Closes the SFTP handle if its connection still lives, drops the
  * reference and frees. */
 void fs_file_free(FsFile *file);
@@ -85,6 +103,25 @@ int fs_file_use(Remote *remote, FsFile *file, const char *path,
 		SftpConn **conn, SftpHandle *handle);
 int fs_file_use_locked(Remote *remote, FsFile *file, const char *path,
 		       SftpConn **conn, SftpHandle *handle);
+
+/* The identity bookkeeping of an open file (fs/identity.h), each under
+ * ident_lock: fresh attributes from an fstat; a write through this handle
+ * (begin before sending, end when answered; end bumps the path's write
+ * epoch); a SETSTAT through it (size and times are counted, and bump the
+ * epoch). */
+void fs_file_seen(FsFile *file, const char *path, const SftpAttrs *attrs);
+void fs_file_write_begin(FsFile *file, uint64_t end);
+void fs_file_write_end(FsFile *file, const char *path, uint64_t end, gboolean ok);
+void fs_file_setstat_done(FsFile *file, const char *path, const SftpAttrs *attrs,
+			  gboolean ok);
+
+/* Is handle (just opened on conn for file, at path) still the file that
+ * was open? Compares an fstat with what the file last saw. Returns 0 and
+ * takes the fstat as the new base; -EIO after logging what differs (the
+ * caller closes handle and gives the file up); -ENOTCONN when conn broke.
+ * fs_file_use calls it on every re-open. */
+int fs_file_check_identity(FsFile *file, const char *path, SftpConn *conn,
+			   const SftpHandle *handle);
 
 /* Reads like sftpc_read, through the handle's read-ahead stream (at most
  * max_window bytes ahead), re-opening once if the connection broke.

@@ -140,6 +140,10 @@ int jfs_utimens(const char *path, const struct timespec tv[2],
 	if (!attrs_set_times(&attrs, tv, &cur, time(NULL)))
 		return 0;
 	int rc = fs_setstat_node(path, file, &attrs);
+	/* A new mtime by path is news to the file's open handles (through
+	 * one, jfs_fsetstat counted it already). */
+	if (file == NULL)
+		fs_written(fs_ctx(), path);
 	/* Setting given times is for the owner only (EPERM); "now" for
 	 * anyone who may write (EACCES), though over SFTP it is sent as
 	 * given times too. */

@@ -21,22 +21,31 @@ static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 		return rc;
 
 	SftpHandle handle;
-	rc = sftpc_open(op.conn, op.rpath, attrs_open_flags(flags), attrs, &handle);
+	SftpAttrs seen;
+	int seen_rc;
+	/* What the file looks like as opened, for the check of a re-open
+	 * after a reconnect (the STAT rides behind the OPEN). */
+	rc = sftpc_open_stat(op.conn, op.rpath, attrs_open_flags(flags), attrs, &handle,
+			     &seen, &seen_rc);
 	if (rc == -EIO && (flags & O_CREAT) && (flags & O_EXCL))
 		rc = fs_fix_exists(op.conn, op.rpath, rc);
 	/* A read-only or full file system (FAILURE on the wire). */
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, (flags & O_CREAT) != 0, rc);
+	/* Before the new handle takes its base epoch: the truncation is
+	 * news to other handles, not to this one. */
+	if (flags & O_TRUNC)
+		fs_written(op.ctx, path);
 	if (rc == 0) {
-		FsFile *file = fs_file_new(op.conn, op.generation, &handle, flags);
+		FsFile *file = fs_file_new(op.conn, op.generation, &handle, flags,
+					   seen_rc == 0 ? &seen : NULL, &op.ctx->epochs,
+					   path);
 		fs_handle_track(op.ctx, file);
 		fi->fh = (uintptr_t)file;
 	}
 	/* A new file, or one whose size and mtime are about to change. */
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		fs_changed(op.ctx, path, FALSE);
-	if (flags & O_TRUNC)
-		fs_written(op.ctx, path);
 	fs_op_end(&op);
 	return rc;
 }
@@ -101,8 +110,13 @@ static int fs_write_append(FsContext *ctx, FsFile *file, const char *path,
 		n = sftpc_fstat(conn, &handle, &attrs);
 		if (n == 0 && !(attrs.flags & SFTP_ATTR_SIZE))
 			n = -EIO;
-		if (n == 0)
+		if (n == 0) {
+			uint64_t end = attrs.size + size;
+			fs_file_seen(file, path, &attrs);
+			fs_file_write_begin(file, end);
 			n = sftpc_write(conn, &handle, attrs.size, buf, size);
+			fs_file_write_end(file, path, end, n == (ssize_t)size);
+		}
 		n = fs_fix_write(ctx, conn, &handle, path, size, n);
 		remote_release(ctx->remote, conn);
 	}
@@ -119,12 +133,11 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 		return -EBADF;
 	/* Whatever happens, read-ahead of this file through any handle is
 	 * stale from now on (see fs_file_read). */
-	if (file->flags & O_APPEND) {
-		int rc = fs_write_append(ctx, file, path, buf, size);
-		fs_written(ctx, path);
-		return rc;
-	}
+	if (file->flags & O_APPEND)
+		return fs_write_append(ctx, file, path, buf, size);
 
+	uint64_t end = (uint64_t)offset + size;
+	fs_file_write_begin(file, end);
 	ssize_t n = -ENOTCONN;
 	/* Writing the same bytes at the same offset again is harmless, so a
 	 * write cut off by a broken connection is repeated once (not so an
@@ -133,13 +146,15 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 		SftpConn *conn;
 		SftpHandle handle;
 		int rc = fs_file_use(ctx->remote, file, path, &conn, &handle);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) {
+			n = rc;
+			break;
+		}
 		n = sftpc_write(conn, &handle, (uint64_t)offset, buf, size);
 		n = fs_fix_write(ctx, conn, &handle, path, size, n);
 		remote_release(ctx->remote, conn);
 	}
-	fs_written(ctx, path);
+	fs_file_write_end(file, path, end, n == (ssize_t)size);
 	return (int)n;
 }
 
@@ -202,6 +217,8 @@ int jfs_ffstat(FsFile *file, const char *path, SftpAttrs *attrs)
 		rc = sftpc_fstat(conn, &handle, attrs);
 		remote_release(ctx->remote, conn);
 	}
+	if (rc == 0)
+		fs_file_seen(file, path, attrs);
 	return rc;
 }
 
@@ -223,6 +240,7 @@ int jfs_fsetstat(FsFile *file, const char *path, const SftpAttrs *attrs)
 	if (rc < 0)
 		return rc;
 	rc = sftpc_fsetstat(conn, &handle, attrs);
+	fs_file_setstat_done(file, path, attrs, rc == 0);
 	rc = fs_fix_failure(conn, NULL, &handle, 0, FALSE, rc);
 	remote_release(ctx->remote, conn);
 	fs_changed(ctx, path, FALSE);
@@ -235,11 +253,8 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return -EINVAL;
 	SftpAttrs attrs = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
 	FsFile *file = fs_file_of(fi);
-	if (file != NULL) {
-		int rc = jfs_fsetstat(file, path, &attrs);
-		fs_written(fs_ctx(), path);
-		return rc;
-	}
+	if (file != NULL)
+		return jfs_fsetstat(file, path, &attrs); /* bumps the epoch */
 
 	int rc = fs_setstat_path(path, &attrs);
 	fs_written(fs_ctx(), path);

@@ -88,20 +88,14 @@ void fs_changed(FsContext *ctx, const char *path, gboolean subtree)
 		dircache_entry_changed(ctx->dircache, path, subtree);
 }
 
-static gint *fs_epoch_slot(FsContext *ctx, const char *path)
-{
-	guint h = g_str_hash(path != NULL ? path : "");
-	return &ctx->write_epochs[h % G_N_ELEMENTS(ctx->write_epochs)];
-}
-
 void fs_written(FsContext *ctx, const char *path)
 {
-	g_atomic_int_inc(fs_epoch_slot(ctx, path));
+	fs_epochs_bump(&ctx->epochs, path);
 }
 
 guint fs_write_epoch(FsContext *ctx, const char *path)
 {
-	return (guint)g_atomic_int_get(fs_epoch_slot(ctx, path));
+	return fs_epochs_get(&ctx->epochs, path);
 }
 
 void fs_op_end(FsOp *op)

@@ -24,12 +24,9 @@ struct FsContext {
 	 * that destroy can close what an unmount left open. */
 	GMutex handles_lock;
 	GHashTable *handles;
-	/* Write epochs by hash of the FUSE path, bumped by every write and
-	 * truncate through the mount: a file's read-ahead (per handle) is
-	 * dropped when its path's epoch moved since it was filled, so data
-	 * written through one fd is never read stale through another. A
-	 * collision only drops a read-ahead for nothing. */
-	gint write_epochs[64];
+	/* Write epochs of the paths (fs/epochs.h): read-ahead and the
+	 * re-open check tell other handles' changes from their own. */
+	FsEpochs epochs;
 };
 
 /* One operation's borrowed connection and remote path. */

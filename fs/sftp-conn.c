@@ -332,6 +332,7 @@ static gpointer reader_main(gpointer data)
 void rpc_begin(SftpConn *c, Rpc *rpc, uint8_t type)
 {
 	rpc->conn = sftpc_ref(c);
+	rpc->sent = FALSE;
 	batch_init(&rpc->batch);
 	memset(&rpc->req, 0, sizeof(rpc->req));
 	sftp_buf_init(&rpc->pkt);
@@ -345,12 +346,25 @@ void rpc_begin_ext(SftpConn *c, Rpc *rpc, const char *name)
 	sftp_buf_put_cstr(&rpc->pkt, name);
 }
 
+void rpc_send(Rpc *rpc)
+{
+	if (rpc->err < 0 || rpc->sent)
+		return;
+	rpc->sent = TRUE;
+	sftp_buf_end_packet(&rpc->pkt, rpc->start, 0);
+	send_buf(rpc->conn, &rpc->pkt); /* on failure req fails -ENOTCONN */
+}
+
 int rpc_run(Rpc *rpc)
+{
+	rpc_send(rpc);
+	return rpc_wait(rpc);
+}
+
+int rpc_wait(Rpc *rpc)
 {
 	if (rpc->err < 0)
 		return rpc->err;
-	sftp_buf_end_packet(&rpc->pkt, rpc->start, 0);
-	send_buf(rpc->conn, &rpc->pkt); /* on failure req fails -ENOTCONN */
 	while (batch_take(rpc->conn, &rpc->batch, TRUE) != NULL)
 		;
 	if (rpc->req.err < 0)

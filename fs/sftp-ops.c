@@ -166,6 +166,23 @@ int sftpc_open(SftpConn *conn, const char *path, uint32_t sftp_flags,
 	return rpc_handle(&rpc, handle);
 }
 
+int sftpc_open_stat(SftpConn *conn, const char *path, uint32_t sftp_flags,
+		    const SftpAttrs *attrs, SftpHandle *handle, SftpAttrs *st,
+		    int *stat_rc)
+{
+	Rpc open, stat;
+	rpc_path(conn, &open, SFTP_FXP_OPEN, path);
+	sftp_buf_put_u32(&open.pkt, sftp_flags);
+	sftp_buf_put_attrs(&open.pkt, attrs);
+	rpc_send(&open);
+	/* Served after the OPEN: it sees the file the OPEN made or found. */
+	rpc_path(conn, &stat, SFTP_FXP_STAT, path);
+	rpc_send(&stat);
+	int rc = rpc_handle(&open, handle);
+	*stat_rc = rpc_attrs(&stat, st);
+	return rc;
+}
+
 int sftpc_close(SftpConn *conn, const SftpHandle *handle)
 {
 	Rpc rpc;

@@ -86,6 +86,7 @@ typedef struct {
 	SftpBuf pkt;
 	size_t start;
 	int err;                    /* registration failure */
+	gboolean sent;              /* rpc_send done (rpc_run then waits) */
 	SftpReader reply;           /* over req.payload after rpc_run */
 } Rpc;
 
@@ -93,6 +94,11 @@ void rpc_begin(SftpConn *c, Rpc *rpc, uint8_t type);
 void rpc_begin_ext(SftpConn *c, Rpc *rpc, const char *name);
 /* Returns 0 when a reply (of any type) is in rpc->reply, else -errno. */
 int rpc_run(Rpc *rpc);
+/* rpc_run in two halves, so that several requests go out back to back
+ * before the first reply is awaited (rpc_run after rpc_send only
+ * waits). */
+void rpc_send(Rpc *rpc);
+int rpc_wait(Rpc *rpc);
 void rpc_clear(Rpc *rpc);
 /* A STATUS reply as -errno; EOF is an error where it makes no sense. */
 int status_errno(SftpReader *r, gboolean eof_ok);

@@ -89,6 +89,12 @@ int sftpc_fsetstat(SftpConn *conn, const SftpHandle *handle, const SftpAttrs *at
 
 int sftpc_open(SftpConn *conn, const char *path, uint32_t sftp_flags,
 	       const SftpAttrs *attrs, SftpHandle *handle);
+/* sftpc_open, and a STAT of path sent right behind it (no extra round
+ * trip), for what the file looked like when opened. Returns the open's
+ * result; *stat_rc gets the stat's (0 or -errno). */
+int sftpc_open_stat(SftpConn *conn, const char *path, uint32_t sftp_flags,
+		    const SftpAttrs *attrs, SftpHandle *handle, SftpAttrs *st,
+		    int *stat_rc);
 int sftpc_close(SftpConn *conn, const SftpHandle *handle);
 /* Sends CLOSE and does not wait for the answer (for release: nobody can
  * be told about a failure then, and the round trip is saved). Requests
