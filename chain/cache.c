@@ -64,9 +64,7 @@ static Hop *chain_cache_get_locked(ChainCache *cache, const ChainSpec *chain,
 		if (via == NULL)
 			return NULL;
 	}
-	hop = hop_connect(g_ptr_array_index(chain->hops, depth - 1), depth - 1,
-			  chain->hops->len, via, reports ? &reports[depth - 1] : NULL,
-			  error);
+	hop = hop_connect(chain, depth - 1, via, reports ? &reports[depth - 1] : NULL, error);
 	if (via != NULL)
 		hop_unref(via);
 	if (hop == NULL)

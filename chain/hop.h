@@ -14,15 +14,17 @@ typedef struct Hop Hop;
 typedef struct {
 	HostKeyReport host_key;
 	char *auth_method;
+	char *algorithms;      /* "kex ..., cipher ..." as negotiated */
 	gint64 connect_us;     /* TCP or channel, plus SSH handshake */
 	gint64 auth_us;
 } HopReport;
 
-/* index is 0-based, total the chain's length (for "hop 2/3" in messages).
- * via is NULL for the first hop; the new hop keeps a reference to it.
- * report may be NULL. */
-Hop *hop_connect(const HopSpec *spec, guint index, guint total, Hop *via,
-		 HopReport *report, GError **error);
+/* Connects chain->hops[index] (0-based; "hop 2/3" in messages). via is
+ * NULL for the first hop; the new hop keeps a reference to it. The chain
+ * gives the requester's environment and working directory (a ProxyCommand
+ * runs with them). report may be NULL. */
+Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *report,
+		 GError **error);
 Hop *hop_ref(Hop *hop);
 void hop_unref(Hop *hop);
 

@@ -56,9 +56,13 @@ PROXYJUMP_2HOPS = f"{JUMP1.user}@{JUMP1.fqdn}:{JUMP1.port},{JUMP2.user}@{JUMP2.f
 BACKEND_HOME = Path("/home") / BACKEND.user
 BACKEND_HELLO = BACKEND_HOME / "hello.txt"  # "hello from the jumpfs lab backend\n"
 BACKEND_DATA = Path("/srv/data")  # owned by BACKEND.user
+# A second local address of the host, alone on interface SOURCE_IF (for
+# BindAddress / BindInterface); connections from the host come from
+# 10.77.1.1 otherwise.
+SOURCE_IF, SOURCE_ADDR = "jfs-src0", "10.77.1.11"
 
 # Subcommands that leave the lab changed until undone (`lab restore`).
-_FAULT_COMMANDS = {"hostkey", "forwarding", "link", "sshd"}
+_FAULT_COMMANDS = {"hostkey", "forwarding", "link", "sshd", "loglevel"}
 _faults_pending = False
 
 
@@ -294,6 +298,9 @@ class Lab:
 
     def sshd(self, host, action):  # stop | start | restart
         return lab("sshd", host, action)
+
+    def loglevel(self, host, level):  # debug | verbose (restore: verbose)
+        return lab("loglevel", host, level)
 
     def kill_sessions(self, host, user=None):
         return lab("kill-sessions", host, *([user] if user else []))
