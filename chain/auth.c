@@ -1,5 +1,9 @@
-/* Authentication methods as a table, tried in OpenSSH's order (publickey,
- * keyboard-interactive, password).
+/* Authentication at one hop as OpenSSH's sshconnect2.c does it: a table of
+ * methods (name, function, the HopSpec flag that enables it, whether it
+ * asks a person), walked in PreferredAuthentications order, each method
+ * run only when the server offers it. After a partial success
+ * (AuthenticationMethods a,b) the walk starts over with the server's new
+ * list.
  *
  * Each method either succeeds, is denied (try the next), or cannot apply
  * (no agent, no key file, nobody to ask). What was tried is collected for
@@ -8,83 +12,114 @@
 #include "chain/auth.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "chain/auth-private.h"
 #include "chain/errors.h"
 #include "chain/prompt-tty.h"
 #include "chain/prompt.h"
 
-#define AUTH_SECRET_MAX 1024
-#define AUTH_PROMPT_TRIES 3 /* OpenSSH's NumberOfPasswordPrompts */
 #define AUTH_MAX_PARTIAL 4  /* AuthenticationMethods a,b,c chains */
 
 /* Process-wide; written by auth_setup() before any thread exists. */
 static struct {
 	char *home_dir;
-	GMutex lock;            /* guards the stdin password */
-	gboolean have_stdin_password;
-	char stdin_password[AUTH_SECRET_MAX];
+	char *password_hop;     /* -o password_stdin=HOP; NULL = the target */
 } auth_state;
 
-typedef enum {
-	AUTH_SUCCESS, AUTH_PARTIAL, AUTH_DENIED, AUTH_NOT_APPLICABLE, AUTH_FAILED
-} AuthOutcome;
+/* OpenSSH's Authmethod table, in its order (the default of
+ * PreferredAuthentications is this order too). hostbased is missing:
+ * libssh 0.10 has no client side for it. */
+static const AuthMethod auth_methods[] = {
+	{ "gssapi-with-mic", auth_method_gssapi, SSH_AUTH_METHOD_GSSAPI_MIC,
+	  offsetof(HopSpec, gssapi_auth), FALSE },
+	{ "publickey", auth_method_publickey, SSH_AUTH_METHOD_PUBLICKEY,
+	  offsetof(HopSpec, pubkey_auth), FALSE },
+	{ "keyboard-interactive", auth_method_kbdint, SSH_AUTH_METHOD_INTERACTIVE,
+	  offsetof(HopSpec, kbdint_auth), TRUE },
+	{ "password", auth_method_password, SSH_AUTH_METHOD_PASSWORD,
+	  offsetof(HopSpec, password_auth), TRUE },
+};
 
-typedef struct {
-	ssh_session session;
-	const HopSpec *spec;
-	const char *label;
-	char *position;        /* "hop 2/3", for prompts */
-	GString *tried;        /* human list of what was offered */
-	char *blocked;         /* first reason a secret could not be asked */
-	char *method;          /* what worked */
-} AuthAttempt;
-
-typedef struct {
-	unsigned required;     /* SSH_AUTH_METHOD_* the server must allow */
-	AuthOutcome (*run)(AuthAttempt *attempt);
-} AuthMethod;
-
-static void auth_wipe(void *buf, size_t len)
+const AuthMethod *auth_method_lookup(const char *name)
 {
-	explicit_bzero(buf, len);
-}
-
-static G_GNUC_PRINTF(2, 3) void auth_note_tried(AuthAttempt *attempt, const char *format, ...)
-{
-	va_list ap;
-	if (attempt->tried->len > 0)
-		g_string_append(attempt->tried, ", ");
-	va_start(ap, format);
-	g_string_append_vprintf(attempt->tried, format, ap);
-	va_end(ap);
-}
-
-static void auth_note_blocked(AuthAttempt *attempt, const char *why)
-{
-	if (attempt->blocked == NULL)
-		attempt->blocked = g_strdup(why);
-}
-
-static AuthOutcome auth_outcome(int rc)
-{
-	switch (rc) {
-	case SSH_AUTH_SUCCESS:
-		return AUTH_SUCCESS;
-	case SSH_AUTH_PARTIAL:
-		return AUTH_PARTIAL;
-	case SSH_AUTH_DENIED:
-		return AUTH_DENIED;
-	default:
-		return AUTH_FAILED;
+	for (gsize i = 0; i < G_N_ELEMENTS(auth_methods); i++) {
+		if (strcmp(auth_methods[i].name, name) == 0)
+			return &auth_methods[i];
 	}
+	return NULL;
 }
 
-/* ---- where secrets come from ---- */
+/* OpenSSH's authmethod_is_enabled(): the config flag, and BatchMode turns
+ * off the methods that ask. jumpfs's one exception: a hop with an unused
+ * -o password_stdin password may use it under BatchMode, since nobody is
+ * asked for it (the methods themselves still ask nothing). */
+static gboolean auth_method_enabled(const AuthMethod *method, const HopSpec *spec,
+				    gboolean have_stdin_password)
+{
+	if (!G_STRUCT_MEMBER(gboolean, spec, method->enabled_offset))
+		return FALSE;
+	if (method->interactive && spec->batch_mode && !have_stdin_password)
+		return FALSE;
+	return TRUE;
+}
+
+GPtrArray *auth_methods_plan(const HopSpec *spec, int server_allows,
+			     gboolean have_stdin_password)
+{
+	GPtrArray *plan = g_ptr_array_new();
+	const char *preferred = spec->preferred_authentications;
+	if (preferred == NULL) /* only before config fills it */
+		preferred = "gssapi-with-mic,hostbased,publickey,keyboard-interactive,password";
+	g_auto(GStrv) names = g_strsplit(preferred, ",", -1);
+	for (guint i = 0; names[i] != NULL; i++) {
+		const AuthMethod *method = auth_method_lookup(g_strstrip(names[i]));
+		if (method == NULL) {
+			/* hostbased: OpenSSH's default list has it; libssh has none */
+			if (*names[i] != '\0' && strcmp(names[i], "hostbased") != 0)
+				g_debug("PreferredAuthentications: jumpfs cannot use '%s'; skipped",
+					names[i]);
+			continue;
+		}
+		if (!(server_allows & method->server_bit) ||
+		    !auth_method_enabled(method, spec, have_stdin_password))
+			continue;
+		gboolean seen = FALSE;
+		for (guint j = 0; j < plan->len; j++)
+			seen = seen || g_ptr_array_index(plan, j) == method;
+		if (!seen)
+			g_ptr_array_add(plan, (gpointer)method);
+	}
+	return plan;
+}
+
+/* ---- gssapi-with-mic ---- */
+
+/* Kerberos: without a ticket libgssapi fails before anything is sent, so
+ * this costs nothing on Debian, whose ssh_config turns it on for Host *.
+ * Credentials are delegated only to the target, and only with
+ * GSSAPIDelegateCredentials yes: a jump host only relays bytes and gets
+ * no credential of the user's, as it gets no agent. */
+AuthOutcome auth_method_gssapi(AuthAttempt *attempt)
+{
+	int delegate = attempt->spec->gssapi_delegate && attempt->is_target;
+	if (attempt->spec->gssapi_delegate && !attempt->is_target)
+		g_debug("%s: GSSAPIDelegateCredentials: not to a jump host", attempt->label);
+	ssh_options_set(attempt->session, SSH_OPTIONS_GSSAPI_DELEGATE_CREDENTIALS, &delegate);
+	g_debug("%s: trying gssapi-with-mic%s", attempt->label,
+		delegate ? " (delegating credentials)" : "");
+	AuthOutcome outcome = auth_outcome(ssh_userauth_gssapi(attempt->session));
+	if (outcome == AUTH_SUCCESS || outcome == AUTH_PARTIAL)
+		attempt->method = g_strdup("gssapi-with-mic");
+	else if (outcome == AUTH_DENIED)
+		auth_note_tried(attempt, "gssapi-with-mic (no Kerberos ticket accepted)");
+	return outcome;
+}
+
+/* ---- setup ---- */
 
 /* Reads one line from fd into buf (NUL-terminated, newline dropped,
  * overlong input truncated). FALSE on EOF before anything, or error. */
@@ -112,55 +147,14 @@ static gboolean auth_read_line(int fd, char *buf, size_t size)
 	return any;
 }
 
-/* Asks through chain/prompt (the terminal, SSH_ASKPASS, or the jumpfs
- * command the shared daemon serves); never with BatchMode. The answer is
- * copied into buf, the only copy left once this returns. */
-static gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo,
-				  const char *feedback, char *buf, size_t size)
-{
-	if (attempt->spec->batch_mode) {
-		auth_note_blocked(attempt, "BatchMode=yes: jumpfs asks for no password or passphrase");
-		return FALSE;
-	}
-	g_autoptr(GError) error = NULL;
-	PromptQuestion question = {
-		.hop_label = attempt->label, .text = prompt, .echo = echo, .secret = !echo,
-		.feedback = feedback,
-	};
-	char *answer = prompt_ask(&question, &error);
-	if (answer == NULL) {
-		auth_note_blocked(attempt, error->message);
-		return FALSE;
-	}
-	g_strlcpy(buf, answer, size);
-	prompt_answer_free(answer);
-	return TRUE;
-}
-
-/* The -o password_stdin password, once: the first hop that wants a
- * password gets it, and it is wiped here. */
-static gboolean auth_take_stdin_password(char *buf, size_t size)
-{
-	gboolean have;
-	g_mutex_lock(&auth_state.lock);
-	have = auth_state.have_stdin_password;
-	if (have) {
-		g_strlcpy(buf, auth_state.stdin_password, size);
-		auth_wipe(auth_state.stdin_password, sizeof(auth_state.stdin_password));
-		auth_state.have_stdin_password = FALSE;
-	}
-	g_mutex_unlock(&auth_state.lock);
-	return have;
-}
-
 gboolean auth_setup(const AuthSetup *setup, GError **error)
 {
 	g_free(auth_state.home_dir);
 	auth_state.home_dir = g_strdup(setup->home_dir);
+	g_free(auth_state.password_hop);
+	auth_state.password_hop = g_strdup(setup->password_stdin_hop);
 	prompt_tty_open();
 	prompt_set_default_asker(prompt_tty_ask, NULL);
-	/* Best effort: keep the password out of swap. */
-	mlock(auth_state.stdin_password, sizeof(auth_state.stdin_password));
 	if (!setup->password_stdin)
 		return TRUE;
 
@@ -171,18 +165,40 @@ gboolean auth_setup(const AuthSetup *setup, GError **error)
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
-	gboolean any = auth_read_line(STDIN_FILENO, auth_state.stdin_password,
-				      sizeof(auth_state.stdin_password));
+	char password[AUTH_SECRET_MAX];
+	gboolean any = auth_read_line(STDIN_FILENO, password, sizeof(password));
 	if (is_tty)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-	if (!any || auth_state.stdin_password[0] == '\0') {
-		auth_wipe(auth_state.stdin_password, sizeof(auth_state.stdin_password));
+	gboolean ok = any && password[0] != '\0';
+	if (ok)
+		auth_store_stdin_password(password);
+	explicit_bzero(password, sizeof(password));
+	if (!ok)
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 			    "-o password_stdin: no password on standard input");
-		return FALSE;
+	return ok;
+}
+
+gboolean auth_check_chain(const ChainSpec *chain, GError **error)
+{
+	const char *name = auth_state.password_hop;
+	if (name == NULL)
+		return TRUE;
+	guint matches = 0;
+	g_autoptr(GString) hops = g_string_new(NULL);
+	for (guint i = 0; i < chain->hops->len; i++) {
+		const HopSpec *hop = g_ptr_array_index(chain->hops, i);
+		matches += auth_hop_matches(hop, name);
+		g_autofree char *key = hop_spec_key(hop);
+		g_string_append_printf(hops, "%s%s (%s)", i ? ", " : "", hop->alias, key);
 	}
-	auth_state.have_stdin_password = TRUE;
-	return TRUE;
+	if (matches == 1)
+		return TRUE;
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+		    "-o password_stdin=%s: %s hop of the chain is %s (the hops: %s); name "
+		    "one by its alias or as user@host[:port]", name,
+		    matches == 0 ? "no" : "more than one", name, hops->str);
+	return FALSE;
 }
 
 void auth_detach_tty(void)
@@ -193,285 +209,12 @@ void auth_detach_tty(void)
 void auth_cleanup(void)
 {
 	auth_detach_tty();
-	g_mutex_lock(&auth_state.lock);
-	auth_wipe(auth_state.stdin_password, sizeof(auth_state.stdin_password));
-	auth_state.have_stdin_password = FALSE;
+	auth_wipe_stdin_password();
 	g_clear_pointer(&auth_state.home_dir, g_free);
-	g_mutex_unlock(&auth_state.lock);
+	g_clear_pointer(&auth_state.password_hop, g_free);
 }
 
-/* ---- the methods ---- */
-
-/* The agent signs; nothing is forwarded. With IdentitiesOnly, OpenSSH
- * offers agent keys only when they match an IdentityFile; jumpfs keeps
- * it simpler and does not ask the agent at all. */
-static AuthOutcome auth_try_agent(AuthAttempt *attempt)
-{
-	if (attempt->spec->identities_only || g_getenv("SSH_AUTH_SOCK") == NULL)
-		return AUTH_NOT_APPLICABLE;
-	auth_note_tried(attempt, "ssh-agent keys");
-	g_debug("%s: trying the keys of ssh-agent", attempt->label);
-	AuthOutcome outcome = auth_outcome(ssh_userauth_agent(attempt->session, NULL));
-	if (outcome == AUTH_SUCCESS || outcome == AUTH_PARTIAL)
-		attempt->method = g_strdup("publickey (ssh-agent)");
-	return outcome;
-}
-
-static const char *const default_identities[] = {
-	"id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_dsa",
-};
-
-/* IdentityFile entries, or OpenSSH's default key names when there are
- * none, in the home directory jumpfs was told (another user's, for root
- * mounting for them), not necessarily $HOME. */
-static GPtrArray *auth_key_files(const HopSpec *spec)
-{
-	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-	if (spec->identity_files->len > 0) {
-		for (guint i = 0; i < spec->identity_files->len; i++)
-			g_ptr_array_add(files, g_strdup(g_ptr_array_index(spec->identity_files, i)));
-		return files;
-	}
-	const char *home = auth_state.home_dir ? auth_state.home_dir : g_get_home_dir();
-	for (gsize i = 0; i < G_N_ELEMENTS(default_identities); i++)
-		g_ptr_array_add(files, g_build_filename(home, ".ssh", default_identities[i], NULL));
-	return files;
-}
-
-/* libssh calls this only for an encrypted key: note it, give nothing. */
-static int auth_detect_passphrase(const char *prompt, char *buf, size_t len, int echo,
-				  int verify, void *userdata)
-{
-	(void)prompt, (void)buf, (void)len, (void)echo, (void)verify;
-	*(gboolean *)userdata = TRUE;
-	return SSH_ERROR;
-}
-
-/* The public half of an encrypted key, to ask the server before asking the
- * user: KEY.pub, or the clear part of an OpenSSH-format private key. */
-static ssh_key auth_public_half(const char *path)
-{
-	ssh_key key = NULL;
-	g_autofree char *pub_path = g_strconcat(path, ".pub", NULL);
-	if (ssh_pki_import_pubkey_file(pub_path, &key) == SSH_OK)
-		return key;
-	if (ssh_pki_import_pubkey_file(path, &key) == SSH_OK)
-		return key;
-	return NULL;
-}
-
-/* Decrypts an encrypted key with a passphrase the user types (up to
- * AUTH_PROMPT_TRIES times; an empty answer skips the key, as in ssh). */
-static ssh_key auth_unlock_key(AuthAttempt *attempt, const char *path)
-{
-	g_autofree char *prompt = g_strdup_printf("Enter passphrase for key '%s' (%s, %s@%s): ",
-						  path, attempt->position,
-						  attempt->spec->user, attempt->spec->hostname);
-	char passphrase[AUTH_SECRET_MAX];
-	const char *feedback = NULL;
-	for (int i = 0; i < AUTH_PROMPT_TRIES; i++) {
-		if (!auth_ask(attempt, prompt, FALSE, feedback, passphrase,
-				       sizeof(passphrase))) {
-			auth_note_tried(attempt, "%s (encrypted, no passphrase given)", path);
-			return NULL;
-		}
-		if (passphrase[0] == '\0') {
-			auth_note_tried(attempt, "%s (encrypted, skipped)", path);
-			return NULL;
-		}
-		ssh_key key = NULL;
-		int rc = ssh_pki_import_privkey_file(path, passphrase, NULL, NULL, &key);
-		auth_wipe(passphrase, sizeof(passphrase));
-		if (rc == SSH_OK)
-			return key;
-		g_debug("%s: bad passphrase for %s", attempt->label, path);
-		feedback = "Bad passphrase, try again.";
-	}
-	auth_note_tried(attempt, "%s (bad passphrase)", path);
-	return NULL;
-}
-
-/* A key file's private key, asking for its passphrase only if the server
- * would accept the key. NULL (with a note) when it cannot be used. */
-static ssh_key auth_load_key(AuthAttempt *attempt, const char *path, AuthOutcome *outcome)
-{
-	ssh_key key = NULL;
-	gboolean encrypted = FALSE;
-	*outcome = AUTH_DENIED;
-	if (ssh_pki_import_privkey_file(path, NULL, auth_detect_passphrase, &encrypted,
-					&key) == SSH_OK)
-		return key;
-	if (!encrypted) {
-		auth_note_tried(attempt, "%s (unreadable)", path);
-		return NULL;
-	}
-	ssh_key pub = auth_public_half(path);
-	if (pub != NULL) {
-		int rc = ssh_userauth_try_publickey(attempt->session, NULL, pub);
-		ssh_key_free(pub);
-		if (rc != SSH_AUTH_SUCCESS) {
-			*outcome = rc == SSH_AUTH_ERROR ? AUTH_FAILED : AUTH_DENIED;
-			auth_note_tried(attempt, "%s (encrypted, not accepted)", path);
-			return NULL;
-		}
-	}
-	return auth_unlock_key(attempt, path);
-}
-
-static AuthOutcome auth_try_key_files(AuthAttempt *attempt)
-{
-	g_autoptr(GPtrArray) files = auth_key_files(attempt->spec);
-	AuthOutcome result = AUTH_NOT_APPLICABLE;
-
-	for (guint i = 0; i < files->len; i++) {
-		const char *path = g_ptr_array_index(files, i);
-		if (access(path, R_OK) != 0)
-			continue;
-		g_debug("%s: trying key %s", attempt->label, path);
-		AuthOutcome outcome;
-		ssh_key key = auth_load_key(attempt, path, &outcome);
-		if (key == NULL) {
-			if (outcome == AUTH_FAILED)
-				return outcome;
-			result = AUTH_DENIED;
-			continue;
-		}
-		outcome = auth_outcome(ssh_userauth_publickey(attempt->session, NULL, key));
-		ssh_key_free(key);
-		if (outcome == AUTH_SUCCESS || outcome == AUTH_PARTIAL) {
-			attempt->method = g_strdup_printf("publickey (%s)", path);
-			return outcome;
-		}
-		auth_note_tried(attempt, "%s", path);
-		if (outcome == AUTH_FAILED)
-			return outcome;
-		result = AUTH_DENIED;
-	}
-	return result;
-}
-
-/* A password-like secret: the stdin password if still unused, else ask. */
-static gboolean auth_get_password(AuthAttempt *attempt, const char *prompt,
-				  const char *feedback, gboolean *from_stdin, char *buf, size_t size)
-{
-	*from_stdin = auth_take_stdin_password(buf, size);
-	if (*from_stdin) {
-		g_debug("%s: using the password from stdin", attempt->label);
-		return TRUE;
-	}
-	return auth_ask(attempt, prompt, FALSE, feedback, buf, size);
-}
-
-/* Keyboard-interactive: the server's prompts (PAM's "Password: ", one-time
- * codes, ...), each shown with the hop it comes from. */
-static int auth_kbdint_round(AuthAttempt *attempt, const char **feedback, gboolean *from_stdin,
-			     gboolean *unanswered)
-{
-	ssh_session session = attempt->session;
-	int n = ssh_userauth_kbdint_getnprompts(session);
-	const char *instruction = ssh_userauth_kbdint_getinstruction(session);
-	if (instruction != NULL && *instruction != '\0')
-		g_debug("%s: keyboard-interactive says: %s", attempt->label, instruction);
-	for (int i = 0; i < n; i++) {
-		char echo = 0;
-		const char *text = ssh_userauth_kbdint_getprompt(session, (unsigned)i, &echo);
-		g_autofree char *shown = prompt_escape(text ? text : "", FALSE);
-		g_autofree char *prompt = g_strdup_printf("(%s@%s, %s) %s", attempt->spec->user,
-							  attempt->spec->hostname,
-							  attempt->position, shown);
-		char answer[AUTH_SECRET_MAX];
-		gboolean stdin_used = FALSE;
-		gboolean ok = echo ? auth_ask(attempt, prompt, TRUE, *feedback, answer,
-						       sizeof(answer))
-				   : auth_get_password(attempt, prompt, *feedback, &stdin_used,
-						       answer, sizeof(answer));
-		*feedback = NULL;
-		*from_stdin = *from_stdin || stdin_used;
-		if (ok)
-			ssh_userauth_kbdint_setanswer(session, (unsigned)i, answer);
-		auth_wipe(answer, sizeof(answer));
-		if (!ok) {
-			*unanswered = TRUE;
-			return SSH_AUTH_DENIED;
-		}
-	}
-	return ssh_userauth_kbdint(session, NULL, NULL);
-}
-
-static AuthOutcome auth_try_kbdint(AuthAttempt *attempt)
-{
-	if (!attempt->spec->kbdint_auth)
-		return AUTH_NOT_APPLICABLE;
-	g_debug("%s: trying keyboard-interactive", attempt->label);
-	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
-	const char *feedback = NULL;
-	for (int tries = 0; tries < AUTH_PROMPT_TRIES; tries++) {
-		gboolean from_stdin = FALSE, unanswered = FALSE;
-		int rc = ssh_userauth_kbdint(attempt->session, NULL, NULL);
-		for (int rounds = 0; rc == SSH_AUTH_INFO && rounds < 16; rounds++)
-			rc = auth_kbdint_round(attempt, &feedback, &from_stdin, &unanswered);
-		if (rc == SSH_AUTH_INFO)
-			rc = SSH_AUTH_DENIED;
-		outcome = auth_outcome(rc);
-		if (outcome == AUTH_SUCCESS || outcome == AUTH_PARTIAL) {
-			attempt->method = g_strdup("keyboard-interactive");
-			return outcome;
-		}
-		if (outcome == AUTH_FAILED)
-			return outcome;
-		if (unanswered) {
-			auth_note_tried(attempt, "keyboard-interactive (not answered)");
-			return AUTH_DENIED;
-		}
-		auth_note_tried(attempt, "keyboard-interactive%s (rejected)",
-				from_stdin ? " with the password from stdin" : "");
-		g_debug("%s: keyboard-interactive answers rejected for %s", attempt->label,
-			attempt->spec->user);
-		feedback = "Permission denied, please try again.";
-	}
-	return outcome;
-}
-
-static AuthOutcome auth_try_password(AuthAttempt *attempt)
-{
-	if (!attempt->spec->password_auth)
-		return AUTH_NOT_APPLICABLE;
-	g_debug("%s: trying password", attempt->label);
-	g_autofree char *prompt = g_strdup_printf("%s@%s's password (%s): ", attempt->spec->user,
-						  attempt->spec->hostname, attempt->position);
-	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
-	const char *feedback = NULL;
-	for (int tries = 0; tries < AUTH_PROMPT_TRIES; tries++) {
-		char password[AUTH_SECRET_MAX];
-		gboolean from_stdin = FALSE;
-		if (!auth_get_password(attempt, prompt, feedback, &from_stdin, password,
-				       sizeof(password))) {
-			if (outcome == AUTH_NOT_APPLICABLE)
-				auth_note_tried(attempt, "password (not asked)");
-			return outcome == AUTH_NOT_APPLICABLE ? AUTH_DENIED : outcome;
-		}
-		int rc = ssh_userauth_password(attempt->session, NULL, password);
-		auth_wipe(password, sizeof(password));
-		outcome = auth_outcome(rc);
-		if (outcome == AUTH_SUCCESS || outcome == AUTH_PARTIAL) {
-			attempt->method = g_strdup(from_stdin ? "password (from stdin)" : "password");
-			return outcome;
-		}
-		auth_note_tried(attempt, "password%s (rejected)", from_stdin ? " from stdin" : "");
-		if (outcome == AUTH_FAILED)
-			return outcome;
-		g_debug("%s: wrong password for %s", attempt->label, attempt->spec->user);
-		feedback = "Permission denied, please try again.";
-	}
-	return outcome;
-}
-
-static const AuthMethod auth_methods[] = {
-	{ SSH_AUTH_METHOD_PUBLICKEY, auth_try_agent },
-	{ SSH_AUTH_METHOD_PUBLICKEY, auth_try_key_files },
-	{ SSH_AUTH_METHOD_INTERACTIVE, auth_try_kbdint },
-	{ SSH_AUTH_METHOD_PASSWORD, auth_try_password },
-};
+/* ---- the walk ---- */
 
 static char *auth_describe_allowed(int allowed)
 {
@@ -499,25 +242,32 @@ static char *auth_position(const char *label)
 	return paren ? g_strndup(label, (gsize)(paren - label)) : g_strdup(label);
 }
 
-/* Runs the table against what the server allows; after a partial success
- * (AuthenticationMethods a,b) the server's new list decides again. */
+/* One pass of the table over what the server allows now. */
+static AuthOutcome auth_run_plan(AuthAttempt *attempt, int allowed)
+{
+	g_autofree char *text = auth_describe_allowed(allowed);
+	g_debug("%s: the server accepts %s", attempt->label, text);
+	g_autoptr(GPtrArray) plan = auth_methods_plan(attempt->spec, allowed,
+						      auth_has_stdin_password(attempt));
+	if (plan->len == 0 && attempt->spec->batch_mode &&
+	    (allowed & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)))
+		auth_note_blocked(attempt, "BatchMode=yes: jumpfs asks for no password or passphrase");
+	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
+	for (guint i = 0; i < plan->len; i++) {
+		const AuthMethod *method = g_ptr_array_index(plan, i);
+		g_debug("%s: next method: %s", attempt->label, method->name);
+		outcome = method->run(attempt);
+		if (outcome != AUTH_DENIED && outcome != AUTH_NOT_APPLICABLE)
+			return outcome;
+	}
+	return outcome;
+}
+
 static AuthOutcome auth_run_methods(AuthAttempt *attempt, int *allowed)
 {
 	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
 	for (int round = 0; round <= AUTH_MAX_PARTIAL; round++) {
-		g_autofree char *text = auth_describe_allowed(*allowed);
-		g_debug("%s: the server accepts %s", attempt->label, text);
-		outcome = AUTH_NOT_APPLICABLE;
-		for (gsize i = 0; i < G_N_ELEMENTS(auth_methods); i++) {
-			if (!(*allowed & auth_methods[i].required))
-				continue;
-			if (auth_methods[i].required == SSH_AUTH_METHOD_PUBLICKEY &&
-			    !attempt->spec->pubkey_auth)
-				continue;
-			outcome = auth_methods[i].run(attempt);
-			if (outcome != AUTH_DENIED && outcome != AUTH_NOT_APPLICABLE)
-				break;
-		}
+		outcome = auth_run_plan(attempt, *allowed);
 		if (outcome != AUTH_PARTIAL)
 			return outcome;
 		g_debug("%s: %s accepted, the server wants more", attempt->label, attempt->method);
@@ -528,8 +278,8 @@ static AuthOutcome auth_run_methods(AuthAttempt *attempt, int *allowed)
 	return outcome == AUTH_PARTIAL ? AUTH_DENIED : outcome;
 }
 
-gboolean auth_authenticate(ssh_session session, const HopSpec *spec,
-			   const char *label, char **method, GError **error)
+gboolean auth_authenticate(ssh_session session, const HopSpec *spec, const char *label,
+			   gboolean is_target, char **method, GError **error)
 {
 	/* "none" first: it returns the list of methods the server allows. */
 	int rc = ssh_userauth_none(session, NULL);
@@ -547,7 +297,13 @@ gboolean auth_authenticate(ssh_session session, const HopSpec *spec,
 
 	AuthAttempt attempt = {
 		.session = session, .spec = spec, .label = label,
-		.position = auth_position(label), .tried = g_string_new(NULL),
+		.position = auth_position(label), .is_target = is_target,
+		.stdin_password_here = auth_state.password_hop != NULL
+				       ? auth_hop_matches(spec, auth_state.password_hop)
+				       : is_target,
+		.tried = g_string_new(NULL),
+		.home_dir = g_strdup(auth_state.home_dir ? auth_state.home_dir
+							 : g_get_home_dir()),
 	};
 	AuthOutcome outcome = auth_run_methods(&attempt, &allowed);
 
@@ -568,5 +324,6 @@ gboolean auth_authenticate(ssh_session session, const HopSpec *spec,
 	g_string_free(attempt.tried, TRUE);
 	g_free(attempt.blocked);
 	g_free(attempt.position);
+	g_free(attempt.home_dir);
 	return ok;
 }

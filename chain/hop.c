@@ -137,7 +137,8 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 		report->host_key.fingerprint, report->host_key.status);
 
 	gint64 auth_started = g_get_monotonic_time();
-	if (!auth_authenticate(session, spec, label, &report->auth_method, error))
+	if (!auth_authenticate(session, spec, label, index + 1 == chain->hops->len,
+			       &report->auth_method, error))
 		goto fail_session;
 	report->auth_us = g_get_monotonic_time() - auth_started;
 	g_debug("%s: authenticated with %s", label, report->auth_method);

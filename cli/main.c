@@ -114,7 +114,9 @@ int main(int argc, char **argv)
 		print_version();
 		status = 0;
 	} else if (!auth_setup(&(AuthSetup){ .home_dir = options.home_dir,
-					    .password_stdin = options.password_stdin }, &error)) {
+					    .password_stdin = options.password_stdin,
+					    .password_stdin_hop = options.password_stdin_hop },
+			       &error)) {
 		log_failure_unattended(error->message);
 		g_printerr("jumpfs: %s\n", error->message);
 		g_error_free(error);

@@ -1,5 +1,7 @@
 #include "cli/mount.h"
 
+#include "chain/auth.h"
+
 #include <fuse_lowlevel.h>
 
 #include "chain/errors.h"
@@ -44,6 +46,8 @@ ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
 	};
 	ChainSpec *chain = config_resolve(&request, error);
 	g_ptr_array_remove_index(options->ssh_options, options->ssh_options->len - 1);
+	if (chain != NULL && !auth_check_chain(chain, error))
+		g_clear_pointer(&chain, chain_spec_free);
 	return chain;
 }
 

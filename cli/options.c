@@ -43,6 +43,8 @@ static const struct fuse_opt cli_option_table[] = {
 	JFS_OPT("write_chunk=%u", write_chunk, 0),
 	JFS_OPT("cache_timeout=%d", cache_timeout, 0),
 	JFS_OPT("password_stdin", password_stdin, 1),
+	JFS_OPT("password_stdin=", password_stdin, 1),
+	JFS_OPT("password_stdin=%s", password_stdin_hop, 0),
 	JFS_OPT("ssh_user_config=%s", ssh_user_config, 0),
 	JFS_OPT("sshfs_debug", debug, 1),
 	FUSE_OPT_KEY("ssh_config=%s", KEY_CONFIG),
@@ -371,6 +373,7 @@ void cli_options_clear(CliOptions *options)
 	g_free(options->config_file);
 	g_free(options->idmap);
 	g_free(options->ssh_user_config);
+	g_free(options->password_stdin_hop);
 	g_free(options->local_user);
 	g_free(options->home_dir);
 	free(options->mountpoint);
@@ -411,8 +414,10 @@ void cli_options_print_help(const char *program)
 	       "                           ServerAliveCountMax, Ciphers, BatchMode,\n"
 	       "                           PubkeyAuthentication, PasswordAuthentication,\n"
 	       "                           KbdInteractiveAuthentication, ...\n"
-	       "    -o password_stdin      read one password from stdin, for the first\n"
-	       "                           hop that asks for one\n"
+	       "    -o password_stdin      read one password from stdin, for the target's\n"
+	       "                           password prompt (never for another prompt)\n"
+	       "    -o password_stdin=HOP  ... for that hop's instead (its alias or\n"
+	       "                           user@host[:port])\n"
 	       "    -o ssh_user_config=USER  use USER's ~/.ssh (config, keys, known_hosts);\n"
 	       "                           root runs as USER then (fstab, systemd)\n"
 	       "\n"

@@ -26,6 +26,8 @@ typedef struct {
 	unsigned write_chunk;
 	int cache_timeout;       /* -o cache_timeout= (seconds); -1 = unset */
 	int password_stdin;      /* -o password_stdin: one password on stdin */
+	char *password_stdin_hop;/* -o password_stdin=HOP: for that hop; NULL =
+	                            the target */
 	char *ssh_user_config;   /* -o ssh_user_config=USER: USER's ~/.ssh; root
 	                            becomes USER (cli_options_settle_user) */
 	int no_share;            /* -o no_share: own process, own logins */

@@ -1,7 +1,9 @@
 """Passwords, keyboard-interactive and key passphrases at any hop: where
-they come from (-o password_stdin, SSH_ASKPASS without a terminal), that
-every prompt names its hop, that BatchMode never asks, and that failures
-name the hop and the user.
+they come from (-o password_stdin[=HOP], SSH_ASKPASS without a terminal),
+that every prompt names its hop, that BatchMode never asks, that
+PreferredAuthentications and NumberOfPasswordPrompts are honoured, that
+gssapi-with-mic without a ticket costs nothing, and that failures name the
+hop and the user.
 
 Every jumpfs here runs under `setsid`, without a controlling terminal, as
 under fstab or systemd: nothing may be asked on the tester's terminal. And
@@ -84,10 +86,18 @@ def user_config(directory, extra):
     return config
 
 
-def test_password_at_hop_2_from_stdin(lab, jumpfs_bin, mountpoint):
+J2 = f"{labmod.JUMP2.user}@{labmod.JUMP2.fqdn}:{labmod.JUMP2.port}"
+
+
+def failed(host, method, user):
+    return sshd_log(host).count(f"Failed {method} for {user} from")
+
+
+@pytest.mark.parametrize("hop", [J2, labmod.JUMP2.fqdn])
+def test_password_at_hop_2_from_stdin(lab, jumpfs_bin, mountpoint, hop):
     lab.run("password", "jump2", "on")
     before = accepted("jump2", "password", labmod.JUMP2.user)
-    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", "password_stdin",
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", f"password_stdin={hop}",
                       stdin_text=PASSWORD + "\n")
     assert proc.returncode == 0, proc.stderr
     labmod.wait_for_mount(mountpoint)
@@ -101,7 +111,7 @@ def test_password_at_hop_2_from_stdin(lab, jumpfs_bin, mountpoint):
 
 def test_wrong_password_names_the_hop_and_the_user(lab, jumpfs_bin, mountpoint):
     lab.run("password", "jump2", "on")
-    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", "password_stdin",
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", f"password_stdin={J2}",
                       stdin_text="not-the-password\n")
     assert proc.returncode != 0
     message = proc.stderr.strip()
@@ -204,7 +214,7 @@ def test_debug_shows_each_step_and_never_the_password(lab, jumpfs_bin, mountpoin
     env = dict(os.environ)
     env.pop("SSH_AUTH_SOCK", None)
     proc = labmod.popen_as_user(["setsid", "-w", str(jumpfs_bin), labmod.SERVER3,
-                                 str(mountpoint), "-d", "-o", "password_stdin"],
+                                 str(mountpoint), "-d", "-o", f"password_stdin={J2}"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env)
     try:
@@ -282,3 +292,55 @@ def test_password_prompt_on_the_terminal_names_the_hop(lab, jumpfs_bin, mountpoi
     assert shown.count(prompt) == 2, shown
     assert "Permission denied, please try again." in shown
     assert PASSWORD not in shown and "wrong-password" not in shown  # no echo
+
+
+def check_as_user(jumpfs_bin, *args, stdin_text=None, env=None):
+    """jumpfs --check ARGS (-F config...) as the lab user, without a terminal."""
+    return run_jumpfs(jumpfs_bin, "--check", *args, stdin_text=stdin_text, env=env)
+
+
+def test_password_stdin_is_for_the_target_only(lab, jumpfs_bin, mountpoint):
+    # jump2 wants a password; the stdin password is the target's: jump2
+    # never sees it (no "Failed password" there), and the error says so.
+    lab.run("password", "jump2", "on")
+    before = failed("jump2", "password", labmod.JUMP2.user)
+    proc = run_jumpfs(jumpfs_bin, labmod.SERVER3, mountpoint, "-o", "password_stdin",
+                      stdin_text=PASSWORD + "\n")
+    assert proc.returncode != 0
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222): authentication failed" in proc.stderr
+    assert "password (not asked)" in proc.stderr
+    assert failed("jump2", "password", labmod.JUMP2.user) == before
+    assert not labmod.is_mounted(mountpoint)
+
+
+def test_password_stdin_answers_the_target(lab, jumpfs_bin):
+    lab.run("password", "backend", "on")
+    before = accepted("backend", "password", labmod.BACKEND.user)
+    proc = check_as_user(jumpfs_bin, labmod.SERVER3, "-o", "password_stdin",
+                         stdin_text=PASSWORD + "\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "auth      password (from stdin)" in proc.stdout
+    assert accepted("backend", "password", labmod.BACKEND.user) == before + 1
+
+
+def test_password_stdin_naming_no_hop_is_refused(lab, jumpfs_bin):
+    proc = check_as_user(jumpfs_bin, labmod.SERVER3, "-o", "password_stdin=jump9.example",
+                         stdin_text=PASSWORD + "\n")
+    assert proc.returncode != 0
+    assert ("-o password_stdin=jump9.example: no hop of the chain is jump9.example"
+            in proc.stderr), proc.stderr
+    assert "user2@jumphost2.whatever.org:2222" in proc.stderr  # lists the hops
+
+
+def test_number_of_password_prompts_default(lab, jumpfs_bin, jfs_dir):
+    # Always the wrong password: asked NumberOfPasswordPrompts (3) times,
+    # and that many attempts reach sshd, no more.
+    lab.run("password", "jump2", "on")
+    askpass, log = make_askpass(jfs_dir, "wrong-password")
+    before = failed("jump2", "password", labmod.JUMP2.user)
+    proc = check_as_user(jumpfs_bin, labmod.SERVER3, env={"SSH_ASKPASS": str(askpass)})
+    assert proc.returncode != 0
+    assert prompts(log) == ["user2@jumphost2.whatever.org's password (hop 2/3): "] * 3
+    assert failed("jump2", "password", labmod.JUMP2.user) == before + 3
+    assert "tried: password (rejected), password (rejected), password (rejected)" \
+        in proc.stdout, proc.stdout
