@@ -26,14 +26,20 @@ typedef enum {
  * consumer uses libssh's / OpenSSH's default. */
 typedef struct {
 	char *alias;               /* name as given (command line / ProxyJump), %n */
+	char *local_user;          /* %u; whose ~/.ssh was read */
+	char *home_dir;            /* %d */
 	char *hostname;            /* HostName (with %h expanded), else alias */
 	char *user;                /* never NULL */
 	int port;                  /* never 0 */
-	GPtrArray *identity_files; /* char *, ~ and %-tokens expanded */
+	GPtrArray *identity_files; /* char *, ~, %-tokens and ${VAR} expanded;
+	                              OpenSSH's default list when none is
+	                              configured; empty only with
+	                              IdentityFile none (then no file) */
 	gboolean identities_only;
 	GPtrArray *certificate_files; /* char *, CertificateFile, expanded */
 	char *identity_agent;      /* socket path to use; NULL = no agent
-	                              (IdentityAgent none, or no SSH_AUTH_SOCK) */
+	                              (IdentityAgent none, or no SSH_AUTH_SOCK
+	                              in the requester's environment) */
 	GPtrArray *user_known_hosts;   /* char *, expanded; never empty */
 	GPtrArray *global_known_hosts; /* char *, expanded; never empty */
 	StrictHostKey strict_host_key;
@@ -45,6 +51,8 @@ typedef struct {
 	                              time: expand with config_expand_tokens) */
 	gboolean update_host_keys; /* accepted; jumpfs never rewrites known_hosts */
 	int connect_timeout;       /* seconds; 0 = unset (mount default 30) */
+	int canonicalize_hostname; /* CanonicalizeHostname: 0 no, 1 yes, 2
+	                              always (hostname is already canonical) */
 	int connection_attempts;   /* ConnectionAttempts; >= 1 */
 	int server_alive_interval; /* seconds; 0 = unset (mount default 15) */
 	int server_alive_count_max;/* 0 = unset (default 3) */
@@ -107,9 +115,25 @@ typedef struct {
 	                                   ${VAR}, IdentityAgent, Match exec;
 	                                   NULL = this process's environ */
 	const char *working_dir;     /* Match exec runs here; NULL = cwd */
+	/* Name resolution for CanonicalizeHostname (and the CNAME rules):
+	 * TRUE if name resolves for family (AF_UNSPEC, AF_INET, AF_INET6),
+	 * with *canonical set to its canonical name when it has one. NULL =
+	 * getaddrinfo(AI_CANONNAME). Tests inject their own so that they never
+	 * send a DNS query. */
+	gboolean (*resolve)(const char *name, int family, char **canonical,
+	                    gpointer data);
+	gpointer resolve_data;
 } ConfigRequest;
 
 ChainSpec *config_resolve(const ConfigRequest *request, GError **error);
+
+/* `ssh -G` for request: resolves the whole chain without connecting and
+ * returns the target's lines in ssh -G's format (lowercase keyword, a
+ * space, the value) for the keywords jumpfs uses, then comment lines
+ * ("# jumpfs: ...") where jumpfs differs and for each hop. mount_defaults:
+ * note the mount defaults (ServerAliveInterval 15, ConnectTimeout 30). */
+char *config_print(const ConfigRequest *request, gboolean mount_defaults,
+                   GError **error);
 void chain_spec_free(ChainSpec *chain);
 void hop_spec_free(HopSpec *hop);
 HopSpec *hop_spec_copy(const HopSpec *hop);

@@ -17,6 +17,7 @@
 #include "cli/log.h"
 #include "cli/mount.h"
 #include "cli/options.h"
+#include "cli/print-config.h"
 #include "cli/share.h"
 
 static void print_version(void)
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
 	GError *error = NULL;
 	int status;
 
+	if (print_config_requested(argc, argv))
+		return print_config_main(argc, argv);
 	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error) ||
 	    !cli_options_settle_user(&options, &error)) {
 		log_failure_unattended(error->message);
