@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,6 +221,36 @@ config_parse_line(ConfigParser *parser, ConfigFile *file, int linenum,
 	}
 }
 
+/* Debian's secure_permissions() (user-group-modes patch): a group-
+ * writable file is fine if its group has exactly one member, the owner. */
+static gboolean
+config_private_group(const struct stat *st)
+{
+	struct group *gr = getgrgid(st->st_gid);
+	struct passwd *owner = getpwuid(st->st_uid);
+	int members = 0;
+
+	if (gr == NULL || owner == NULL)
+		return FALSE;
+	setpwent();
+	for (struct passwd *pw; (pw = getpwent()) != NULL;) {
+		if (pw->pw_gid != gr->gr_gid)
+			continue;
+		members++;
+		if (pw->pw_uid != getuid()) {
+			endpwent();
+			return FALSE;
+		}
+	}
+	endpwent();
+	if (gr->gr_mem[0] != NULL) {
+		members++;
+		if (strcmp(owner->pw_name, gr->gr_mem[0]) != 0 || gr->gr_mem[1] != NULL)
+			return FALSE;
+	}
+	return members > 0;
+}
+
 /* OpenSSH's SSHCONF_CHECKPERM: owned by root or the user, and writable by
  * nobody else. */
 static gboolean
@@ -229,7 +261,8 @@ config_check_perm(int fd, const char *path, GError **error)
 	if (fstat(fd, &st) != 0)
 		return config_set_error(error, NULL, 0, "fstat %s: %s", path,
 		                        g_strerror(errno));
-	if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022) != 0)
+	if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 002) != 0 ||
+	    ((st.st_mode & 020) != 0 && !config_private_group(&st)))
 		return config_set_error(error, NULL, 0,
 			"Bad owner or permissions on %s", path);
 	return TRUE;

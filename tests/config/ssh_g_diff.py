@@ -122,6 +122,12 @@ def compare(jumpfs, args, label):
     if s_rc != 0:
         if j_rc == 0:
             return [f"{label}: ssh refuses ({s_err.strip()}) but jumpfs accepts"]
+        # Both refuse: jumpfs must name the same line when ssh names one.
+        where = re.search(r"line ([1-9]\d*)", s_err)
+        if where and f"line {where.group(1)}" not in j_err:
+            return [f"{label}: ssh says {s_err.strip()!r}, jumpfs {j_err.strip()!r}"]
+        if os.environ.get("JUMPFS_DIFF_VERBOSE"):
+            print(f"# {label}\n#   ssh:    {s_err.strip()}\n#   jumpfs: {j_err.strip()}")
         return []
     ssh = parse_g(s_out)
     if j_rc != 0:
@@ -130,7 +136,10 @@ def compare(jumpfs, args, label):
                 if key in j_err.lower():
                     return []
         # ssh -G never looks at the jump hosts; a mount must.
-        if re.search(r"jump ?host loop|too many jump hosts", j_err):
+        # Nor does it expand IdentityFile, CertificateFile or ProxyCommand.
+        if re.search(r"jump ?host loop|too many jump hosts|"
+                     r"(IdentityFile|CertificateFile|ProxyCommand) \".*\": unknown token",
+                     j_err):
             return []
         return [f"{label}: ssh accepts, jumpfs fails: {j_err.strip()}"]
     ours = parse_g(j_out)
