@@ -201,8 +201,10 @@ config_canonicalize(char **host, const ConfigOptions *opts, gboolean direct,
 		int family = config_canon_number(opts, CONFIG_KW_ADDRESS_FAMILY,
 		                                 AF_UNSPEC);
 		if (!resolve(*host, family, &cname, data)) {
+			const ConfigValue *rules = config_options_get(opts,
+				CONFIG_KW_CANONICALIZE_PERMITTED_CNAMES);
 			if (direct)
-				return config_set_error(error, NULL, 0,
+				return config_set_error(error, rules->file, rules->line,
 					"Could not resolve hostname %s (for "
 					"CanonicalizePermittedCNAMEs)", *host);
 		} else {

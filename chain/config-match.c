@@ -211,9 +211,12 @@ config_match_exec(const char *arg, const ConfigMatchContext *ctx,
 	g_autofree char *bad = NULL;
 	int status = -1;
 
+	/* Here %k falls back to the host, not to the name as given. */
 	config_token_set_init(&set, ctx->original_host, ctx->host, ctx->user,
-	                      ctx->port, ctx->host_key_alias, ctx->home_dir,
-	                      ctx->local_user);
+	                      ctx->port,
+	                      ctx->host_key_alias != NULL ? ctx->host_key_alias
+	                                                  : ctx->host,
+	                      ctx->home_dir, ctx->local_user);
 	g_autofree char *cmd = config_tokens_apply(arg, set.list, FALSE, NULL,
 	                                           &reason, &bad);
 	if (cmd == NULL)

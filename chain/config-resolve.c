@@ -233,11 +233,6 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 	if (!config_valid_hostname(request->alias))
 		return config_set_error(error, request->target ? NULL : request->jump_file, request->jump_line,
 			"hostname contains invalid characters: \"%s\"", request->alias);
-	if (request->user != NULL && !config_valid_user(request->user))
-		return config_set_error(error, request->target ? NULL : request->jump_file, request->jump_line,
-			"remote username contains invalid characters: \"%s\"",
-			request->user);
-
 	if (!config_apply_command_line(ctx, request, &r->opts, error))
 		return FALSE;
 	if (request->port > 0) { /* -p beats -o Port */
@@ -249,6 +244,13 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 	}
 	if (request->user != NULL)
 		config_options_set(&r->opts, CONFIG_KW_USER, 0, request->user);
+	/* Debian checks the user the command line gave (-l, user@, -o User). */
+	const ConfigValue *cli_user = config_options_get(&r->opts, CONFIG_KW_USER);
+	if (cli_user != NULL && !config_valid_user(cli_user->text))
+		return config_set_error(error, request->target ? NULL : request->jump_file,
+			request->jump_line,
+			"remote username contains invalid characters: \"%s\"",
+			cli_user->text);
 
 	ConfigEvalContext eval = {
 		.host = request->alias, .original_host = request->alias,

@@ -150,11 +150,15 @@ config_resolve_chain(const ConfigRequest *request, GPtrArray *hops,
 		/* next points into the previous hop's result: keep it alive. */
 		ConfigResolved *hop_r = &r[current];
 		config_resolved_clear(hop_r);
-		if (!config_resolve_hop(&ctx, &next, hop_r, error))
+		HopSpec *hop = NULL;
+		if (!config_resolve_hop(&ctx, &next, hop_r, error) ||
+		    (hop = config_hop_fill(&ctx, hop_r, error)) == NULL) {
+			/* Say which jump host: the message may be about its own
+			 * config. */
+			if (!next.target)
+				g_prefix_error(error, "jump host %s: ", next.alias);
 			goto out;
-		HopSpec *hop = config_hop_fill(&ctx, hop_r, error);
-		if (hop == NULL)
-			goto out;
+		}
 		g_ptr_array_insert(hops, 0, hop);
 		if (dump != NULL && hops->len == 1)
 			*dump = config_dump(hop_r, hop, mount_defaults);

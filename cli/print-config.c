@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,29 +28,28 @@ print_config_requested(int argc, char **argv)
 int
 print_config_main(int argc, char **argv)
 {
-	g_autoptr(GPtrArray) options = g_ptr_array_new();
-	const char *config_file = NULL, *jump = NULL, *login = NULL;
-	int port = 0, opt;
+	/* -l, -p and -o are all first-wins in ssh, in the order given. */
+	g_autoptr(GPtrArray) options = g_ptr_array_new_with_free_func(g_free);
+	const char *config_file = NULL, *jump = NULL;
+	int opt;
 
-	/* "+": stop at the destination, as ssh's option order matters. */
+	/* "+": stop at the destination. */
 	optind = 2;
 	while ((opt = getopt(argc, argv, "+F:J:l:o:p:G")) != -1) {
 		switch (opt) {
 		case 'F': config_file = optarg; break;
-		case 'J': jump = optarg; break;
-		case 'l': login = optarg; break;
-		case 'o': g_ptr_array_add(options, optarg); break;
-		case 'G': break;
-		case 'p': {
-			char *end;
-			long value = strtol(optarg, &end, 10);
-			if (*end != '\0' || value <= 0 || value > 65535) {
-				fprintf(stderr, "jumpfs: Bad port '%s'\n", optarg);
-				return 2;
+		case 'J':
+			if (jump != NULL) {
+				fprintf(stderr, "jumpfs: Only a single -J option is permitted "
+				        "(use commas to separate multiple jump hops)\n");
+				return 255;
 			}
-			port = (int)value;
+			jump = optarg;
 			break;
-		}
+		case 'l': g_ptr_array_add(options, g_strdup_printf("User=%s", optarg)); break;
+		case 'o': g_ptr_array_add(options, g_strdup(optarg)); break;
+		case 'p': g_ptr_array_add(options, g_strdup_printf("Port=%s", optarg)); break;
+		case 'G': break;
 		default:
 			return print_config_usage();
 		}
@@ -61,21 +59,15 @@ print_config_main(int argc, char **argv)
 
 	/* Whose ~/.ssh: the password entry's, as ssh reads it. */
 	struct passwd *pw = getpwuid(getuid());
-	g_autofree char *destination = login != NULL && strchr(argv[optind], '@') == NULL
-		? g_strdup_printf("%s@%s", login, argv[optind]) : g_strdup(argv[optind]);
-	if (login != NULL) /* -l beats user@, as in ssh */
-		g_ptr_array_insert(options, 0, g_strdup_printf("User=%s", login));
 	g_ptr_array_add(options, NULL);
 	ConfigRequest request = {
-		.destination = destination, .jump = jump, .config_file = config_file,
-		.port = port, .options = (const char *const *)options->pdata,
+		.destination = argv[optind], .jump = jump, .config_file = config_file,
+		.options = (const char *const *)options->pdata,
 		.home_dir = pw != NULL ? pw->pw_dir : NULL,
 		.local_user = pw != NULL ? pw->pw_name : NULL,
 	};
 	GError *error = NULL;
 	char *text = config_print(&request, TRUE, &error);
-	if (login != NULL)
-		g_free(options->pdata[0]);
 	if (text == NULL) {
 		fprintf(stderr, "jumpfs: %s\n", error->message);
 		g_error_free(error);

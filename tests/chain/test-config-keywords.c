@@ -409,6 +409,68 @@ test_no_algorithm_left(void)
 	home_clear(&h);
 }
 
+/* A user config or a file it includes that others can write is refused,
+ * as ssh refuses it; -F files themselves are not checked (ssh neither). */
+static void
+test_permissions(void)
+{
+	Home h;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ChainSpec) ok = resolve_text(&h, "Include inc.conf\n", "t", NULL, &error);
+	g_assert_no_error(error);
+	g_autofree char *config = g_build_filename(h.home, ".ssh", "config", NULL);
+	g_autofree char *inc = g_build_filename(h.home, ".ssh", "inc.conf", NULL);
+	g_assert_true(g_file_set_contents(inc, "User u\n", -1, NULL));
+	g_assert_cmpint(g_chmod(inc, 0602), ==, 0);
+	ConfigRequest request = { .destination = "t", .home_dir = h.home,
+	                          .local_user = "localuser",
+	                          .system_config = "/nonexistent/ssh_config" };
+	g_autoptr(ChainSpec) bad_inc = config_resolve(&request, &error);
+	g_assert_null(bad_inc);
+	g_assert_nonnull(strstr(error->message, "Bad owner or permissions on"));
+	g_assert_nonnull(strstr(error->message, "inc.conf"));
+	g_clear_error(&error);
+	g_assert_cmpint(g_chmod(inc, 0600), ==, 0);
+	g_assert_cmpint(g_chmod(config, 0606), ==, 0);
+	g_autoptr(ChainSpec) bad_config = config_resolve(&request, &error);
+	g_assert_null(bad_config);
+	g_assert_nonnull(strstr(error->message, "Bad owner or permissions on"));
+	g_clear_error(&error);
+	request.config_file = config;
+	g_autoptr(ChainSpec) with_f = config_resolve(&request, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(((HopSpec *)with_f->hops->pdata[0])->user, ==, "u");
+	home_clear(&h);
+}
+
+/* config_print(): ssh -G's lines, the mount defaults, one line per hop. */
+static void
+test_print(void)
+{
+	Home h;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ChainSpec) unused = resolve_text(&h,
+		"Host t\n ProxyJump j\n Ciphers -chacha20-poly1305@openssh.com\n"
+		"Host j\n User ju\n", "t", NULL, &error);
+	g_assert_no_error(error);
+	ConfigRequest request = { .destination = "t", .home_dir = h.home,
+	                          .local_user = "localuser",
+	                          .system_config = "/nonexistent/ssh_config" };
+	g_autofree char *text = config_print(&request, TRUE, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(text, "host t\nuser localuser\nhostname t\nport 22\n"));
+	g_assert_nonnull(strstr(text, "\nciphers aes128-ctr,aes192-ctr,aes256-ctr,"
+	                        "aes128-gcm@openssh.com,aes256-gcm@openssh.com\n"));
+	g_assert_nonnull(strstr(text, "\nserveraliveinterval 0\n"
+	                        "# jumpfs: serveraliveinterval 15 (mount default)\n"));
+	g_assert_nonnull(strstr(text, "# jumpfs: connecttimeout 30 (mount default)\n"));
+	g_assert_nonnull(strstr(text, "\nproxyjump j\n"));
+	g_assert_nonnull(strstr(text, "# jumpfs: hop 1/2 ju@j:22 (j)\n"));
+	g_assert_nonnull(strstr(text, "# jumpfs: hop 2/2 localuser@t:22 (t)\n"));
+	g_assert_null(strstr(text, "proxycommand"));
+	home_clear(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -423,5 +485,7 @@ main(int argc, char **argv)
 	g_test_add_func("/chain/config/canonicalize", test_canonicalize);
 	g_test_add_func("/chain/config/hop/fields", test_hop_fields);
 	g_test_add_func("/chain/config/algorithms/none-left", test_no_algorithm_left);
+	g_test_add_func("/chain/config/permissions", test_permissions);
+	g_test_add_func("/chain/config/print", test_print);
 	return g_test_run();
 }

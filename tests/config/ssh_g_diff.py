@@ -137,7 +137,7 @@ def compare(jumpfs, args, label):
                     return []
         # ssh -G never looks at the jump hosts; a mount must.
         # Nor does it expand IdentityFile, CertificateFile or ProxyCommand.
-        if re.search(r"jump ?host loop|too many jump hosts|"
+        if re.search(r"jump ?host loop|too many jump hosts|^jumpfs: jump host |"
                      r"(IdentityFile|CertificateFile|ProxyCommand) \".*\": unknown token",
                      j_err):
             return []
@@ -250,10 +250,43 @@ def random_config(rng, table):
                 continue  # would look names up; ssh wants a command
             value = random_value(rng, name, kind, values)
             lines.append(f"  {name if rng.random() < 0.5 else name.capitalize()} {value}")
-    if rng.random() < 0.3:
-        lines.insert(0, "Match originalhost alpha")
-        lines.insert(1, "  User matched")
+        if rng.random() < 0.3:
+            lines.append(rng.choice(MATCHES))
+            lines.append("  " + rng.choice(["User matched", "Port 2345",
+                                            "IdentityFile ~/.ssh/matched",
+                                            "Ciphers -aes128-ctr"]))
     return "\n".join(lines) + "\n"
+
+
+MATCHES = ["Match originalhost alpha", "Match host *.example", "Match !host beta",
+           "Match user alice", "Match localuser root", "Match exec true",
+           "Match exec \"test %h = beta\"", "Match final", "Match canonical",
+           "Match final host gamma*", "Match all", "Match !localuser nobody user bob"]
+
+
+def random_args(rng, table, host):
+    """A destination with command-line options, as ssh takes them."""
+    args = []
+    for _ in range(rng.choice([0, 0, 1, 2])):
+        kind = rng.random()
+        if kind < 0.15:
+            args += ["-p", rng.choice(["2022", "22"])]
+        elif kind < 0.3:
+            args += ["-l", rng.choice(["cliuser", "root"])]
+        elif kind < 0.4:
+            args += ["-J", rng.choice(["j1", "u@j2:2200,j3", "none"])]
+        else:
+            usable = [t for t in table if t[0] not in ("proxycommand", "localcommand",
+                                                        "remotecommand", "knownhostscommand",
+                                                        "canonicalizehostname",
+                                                        "forkafterauthentication")]
+            name, kind_, values = rng.choice(usable)
+            value = random_value(rng, name, kind_, values)
+            if value is not None and " " not in value:
+                args += ["-o", f"{name}={value}"]
+    if rng.random() < 0.2:
+        host = rng.choice(["someone@", "ssh://uri@"]) + host
+    return args + [host]
 
 
 def main():
@@ -298,7 +331,8 @@ def main():
         text = random_config(rng, table)
         lab.install({"~/.ssh/config": text})
         for host in rng.sample(HOSTS, 2):
-            diffs = compare(jumpfs, [host], f"random #{i} {host}")
+            args = random_args(rng, table, host)
+            diffs = compare(jumpfs, args, f"random #{i} {' '.join(args)}")
             compared += 1
             if diffs:
                 failures += diffs + ["--- config:\n" + text]
