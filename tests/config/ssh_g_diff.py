@@ -85,20 +85,26 @@ def run(argv, timeout=10):
 
 
 class Lab:
-    """The fake /etc/ssh and /root of one case."""
+    """The fake /etc/ssh and home of one case: directories under a private
+    temporary root, bind-mounted over /etc/ssh and /root (the home ssh reads
+    from the password entry) in this mount namespace only."""
 
     def __init__(self, root):
         self.root = Path(root)
         self.etc = self.root / "etc-ssh"
-        self.home = Path("/root")
+        self.home = self.root / "home"  # seen as /root
 
     def install(self, files):
         """files: {path: text}; paths start with ~/ (home) or /etc/ssh/."""
-        for d in (self.etc, ):
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir(parents=True)
-        subprocess.run(["find", "/root", "-mindepth", "1", "-delete"], check=False)
-        (self.home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+        # Emptied, not replaced: they stay bind-mounted.
+        for d in (self.etc, self.home):
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for child in d.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        (self.home / ".ssh").mkdir(mode=0o700)
         for path, text in files.items():
             if path.startswith("~/"):
                 target = self.home / path[2:]
@@ -106,11 +112,11 @@ class Lab:
                 target = self.etc / path[len("/etc/ssh/"):]
             else:
                 target = self.root / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
             mode = 0o600
             m = re.match(r"(.*)@mode=([0-7]+)$", str(target))
             if m:
                 target, mode = Path(m.group(1)), int(m.group(2), 8)
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
             os.chmod(target, mode)
 
@@ -306,13 +312,24 @@ def main():
                                sys.executable] + sys.argv, env=env).returncode
 
     tmp = tempfile.mkdtemp(prefix="jumpfs-ssh-g-")
-    lab = Lab(tmp)
-    lab.etc.mkdir(parents=True)
-    home = Path(tmp) / "home"
-    home.mkdir(mode=0o700)
-    subprocess.run(["mount", "--bind", str(lab.etc), "/etc/ssh"], check=True)
-    subprocess.run(["mount", "--bind", str(home), "/root"], check=True)
-    subprocess.run(["mount", "--bind", "/dev/null", "/etc/resolv.conf"], check=False)
+    try:
+        return run_all(jumpfs, table_bin, count, seed, Lab(tmp))
+    finally:
+        for mount in ("/etc/resolv.conf", "/root", "/etc/ssh"):
+            subprocess.run(["umount", mount], check=False, stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(jumpfs, table_bin, count, seed, lab):
+    lab.install({})
+    for source, target in ((lab.etc, "/etc/ssh"), (lab.home, "/root"),
+                           ("/dev/null", "/etc/resolv.conf")):
+        subprocess.run(["mount", "--bind", str(source), target], check=True)
+    # Files are installed into lab.home, never into /root itself: make sure
+    # they are the same directory before anything runs.
+    if os.stat("/root").st_ino != os.stat(lab.home).st_ino:
+        print("# /root is not the test's home: refusing to run")
+        return 1
     os.environ.pop("SSH_AUTH_SOCK", None)
     os.environ["SHELL"] = "/bin/sh"
     os.chdir("/")
