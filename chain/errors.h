@@ -22,8 +22,9 @@ typedef enum {
 	JUMPFS_ERROR_PROTOCOL,        /* SSH or SFTP protocol failure */
 	JUMPFS_ERROR_DISCONNECTED,    /* a live hop went away */
 	JUMPFS_ERROR_NO_PROMPT,       /* a question, and nobody to ask */
-	JUMPFS_ERROR_HOSTKEY_REVOKED, /* @revoked / RevokedHostKeys (or that
-	                                 file cannot be read): always fatal */
+	JUMPFS_ERROR_HOSTKEY_REVOKED, /* @revoked / RevokedHostKeys: always
+	                                 fatal (an unreadable RevokedHostKeys
+	                                 file is JUMPFS_ERROR_CONFIG) */
 	JUMPFS_ERROR_HOSTKEY_CERT_ONLY, /* known only through @cert-authority,
 	                                   and libssh 0.10 takes no host certs */
 } JumpfsErrorCode;

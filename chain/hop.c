@@ -72,7 +72,8 @@ static ssh_session hop_new_session(const HopSpec *spec, int fd, const char *labe
 	}
 	/* The host key code may order this list (known types first, as
 	 * OpenSSH does): hop_options_apply is where it goes to libssh. */
-	if (!hop_options_apply(session, spec, spec->hostkey_algorithms, label, error)) {
+	g_autofree char *hostkeys = knownhosts_prepare(session, spec, label, error);
+	if (hostkeys == NULL || !hop_options_apply(session, spec, hostkeys, label, error)) {
 		ssh_free(session);
 		return NULL;
 	}

@@ -225,7 +225,7 @@ static gboolean krl_check(const char *source, const guint8 *data, gsize len,
 			/* OpenSSH refuses a KRL whose signature does not
 			 * verify; with no signature check here, refuse them
 			 * all rather than trust an unchecked one. */
-			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_HOSTKEY_REVOKED,
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 				    "%s: a signed KRL, which jumpfs cannot verify: "
 				    "give RevokedHostKeys an unsigned KRL (ssh-keygen -k "
 				    "without -s) or a list of public keys", source);
@@ -240,7 +240,7 @@ static gboolean krl_check(const char *source, const guint8 *data, gsize len,
 		*where = g_strdup(hit_in);
 	return TRUE;
 bad:
-	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_HOSTKEY_REVOKED,
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 		    "%s: cannot read this KRL (%s at byte %zu)", source, why,
 		    (gsize)(r.p - data));
 	return FALSE;
@@ -283,7 +283,7 @@ static gboolean list_check(const char *source, const guint8 *data, gsize len,
 				listed = knownhosts_key_parse(type, type_len, base64, p - base64, &why);
 		}
 		if (listed == NULL && why != KNOWNHOSTS_KEY_TOO_SMALL) {
-			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_HOSTKEY_REVOKED,
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 				    "%s line %u: not a public key (%s); OpenSSH refuses "
 				    "every connection while this file cannot be read",
 				    source, number, knownhosts_key_error_text(why));

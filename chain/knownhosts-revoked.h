@@ -16,7 +16,7 @@
 #include "chain/knownhosts-key.h"
 
 /* data is the whole file, source its name for messages. Returns FALSE
- * with *error (JUMPFS_ERROR_HOSTKEY_REVOKED, naming source and the line or
+ * with *error (JUMPFS_ERROR_CONFIG, naming source and the line or
  * the KRL section) when the file cannot be used; else TRUE with *revoked,
  * and, when revoked, *where ("line 3", "KRL: explicit key") to be freed. */
 gboolean knownhosts_revoked_check(const char *source, const guint8 *data,

@@ -61,8 +61,20 @@ static char *check_hint(const GError *error, const ChainSpec *chain, guint depth
 				       "reinstalled or its key rotated, confirm the new "
 				       "fingerprint with its admin, then remove the old entry "
 				       "with ssh-keygen -R", hop->alias);
+	case JUMPFS_ERROR_HOSTKEY_REVOKED:
+		return g_strdup_printf("do not connect: this key was revoked; ask %s's admin "
+				       "what happened to its host key", hop->alias);
+	case JUMPFS_ERROR_HOSTKEY_CERT_ONLY:
+		return g_strdup_printf("jumpfs (libssh 0.10) cannot use host certificates: "
+				       "add %s's plain host key to known_hosts, after checking "
+				       "its fingerprint with the host's admin", hop->alias);
 	case JUMPFS_ERROR_HOSTKEY_UNKNOWN:
-		return g_strdup("verify the fingerprint out of band before trusting it");
+		return g_strdup_printf("verify the fingerprint with %s's admin before trusting "
+				       "it; run from a terminal, jumpfs asks about it as ssh does",
+				       hop->alias);
+	case JUMPFS_ERROR_NO_PROMPT:
+		return g_strdup("run jumpfs from a terminal (or with SSH_ASKPASS set) so that "
+				"it can ask");
 	case JUMPFS_ERROR_AUTH:
 		if (strstr(error->message, "BatchMode") != NULL ||
 		    strstr(error->message, "no terminal") != NULL)
@@ -95,6 +107,11 @@ static void check_print_hop(const HopSpec *spec, guint index, guint total,
 	if (report->host_key.fingerprint != NULL)
 		printf("    host key  %s %s  [%s]\n", report->host_key.key_type,
 		       report->host_key.fingerprint, report->host_key.status);
+	if (report->host_key.decided_by != NULL)
+		printf("    decided   %s  (as %s)\n", report->host_key.decided_by,
+		       report->host_key.name);
+	for (guint i = 0; report->host_key.skipped != NULL && i < report->host_key.skipped->len; i++)
+		printf("    skipped   %s\n", (const char *)report->host_key.skipped->pdata[i]);
 	if (report->auth_method != NULL)
 		printf("    auth      %s\n", report->auth_method);
 	if (report->connect_us > 0 && report->auth_us > 0)

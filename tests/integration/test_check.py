@@ -72,6 +72,14 @@ def test_good_chain_reports_every_hop(lab, jumpfs_bin):
     assert "posix-rename@openssh.com=1" in extensions, out
     assert "statvfs@openssh.com=2" in extensions, out
     assert out.rstrip().endswith("chain OK")
+    # Each hop says which known_hosts line decided, and under which name
+    # (jump2's line is hashed, for the [host]:2222 form).
+    known_hosts = "/home/jfsuser/.ssh/known_hosts"
+    for name, line, lookup in (("hop 1/3", f"{known_hosts}:1", "jumphost1.whatever.org"),
+                               ("hop 2/3", f"{known_hosts}:2 (hashed)",
+                                "[jumphost2.whatever.org]:2222"),
+                               ("hop 3/3", f"{known_hosts}:3", "10.77.3.2")):
+        assert f"decided   {line}  (as {lookup})" in blocks[name], (name, blocks[name])
     # Each hop's fingerprint is the lab's host key of that host.
     for name, host in (("hop 1/3", "jump1"), ("hop 2/3", "jump2"), ("hop 3/3", "backend")):
         pub = labmod.STATE_DIR / host / "ssh_host_ed25519_key.pub"
