@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "chain/errors.h"
 #include "chain/prompt.h"
 
 /* The stdin password: written by auth_store_stdin_password() before any
@@ -52,6 +53,7 @@ gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo,
 {
 	if (attempt->spec->batch_mode) {
 		auth_note_blocked(attempt, "BatchMode=yes: jumpfs asks for no password or passphrase");
+		attempt->cannot_ask = TRUE;
 		return FALSE;
 	}
 	g_autoptr(GError) error = NULL;
@@ -62,6 +64,8 @@ gboolean auth_ask(AuthAttempt *attempt, const char *prompt, gboolean echo,
 	char *answer = prompt_ask(&question, &error);
 	if (answer == NULL) {
 		auth_note_blocked(attempt, error->message);
+		if (g_error_matches(error, JUMPFS_ERROR, JUMPFS_ERROR_NO_PROMPT))
+			attempt->cannot_ask = TRUE;
 		return FALSE;
 	}
 	g_strlcpy(buf, answer, size);

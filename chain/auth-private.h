@@ -30,6 +30,7 @@ typedef struct {
 	gboolean stdin_password_here; /* -o password_stdin names this hop */
 	GString *tried;          /* human list of what was offered */
 	char *blocked;           /* first reason a secret could not be asked */
+	gboolean cannot_ask;     /* nobody could be asked (BatchMode, no prompt) */
 	char *method;            /* what worked */
 	/* OpenSSH's counters, kept across partial-success rounds. */
 	int password_attempts;

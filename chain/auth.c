@@ -250,8 +250,10 @@ static AuthOutcome auth_run_plan(AuthAttempt *attempt, int allowed)
 	g_autoptr(GPtrArray) plan = auth_methods_plan(attempt->spec, allowed,
 						      auth_has_stdin_password(attempt));
 	if (plan->len == 0 && attempt->spec->batch_mode &&
-	    (allowed & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)))
+	    (allowed & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE))) {
 		auth_note_blocked(attempt, "BatchMode=yes: jumpfs asks for no password or passphrase");
+		attempt->cannot_ask = TRUE;
+	}
 	AuthOutcome outcome = AUTH_NOT_APPLICABLE;
 	for (guint i = 0; i < plan->len; i++) {
 		const AuthMethod *method = g_ptr_array_index(plan, i);
@@ -313,7 +315,9 @@ gboolean auth_authenticate(ssh_session session, const HopSpec *spec, const char 
 	} else {
 		g_autofree char *allowed_text = auth_describe_allowed(allowed);
 		const char *why = outcome == AUTH_FAILED ? ssh_get_error(session) : attempt.blocked;
-		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_AUTH,
+		g_set_error(error, JUMPFS_ERROR,
+			    attempt.cannot_ask && outcome != AUTH_FAILED
+			    ? JUMPFS_ERROR_AUTH_NO_PROMPT : JUMPFS_ERROR_AUTH,
 			    "%s: authentication failed for user '%s' (tried: %s; "
 			    "the server accepts: %s)%s%s",
 			    label, spec->user,

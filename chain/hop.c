@@ -20,6 +20,8 @@
 struct Hop {
 	gint refcount;
 	char *label;
+	char *address;        /* user@host:port: a cached hop serves many chains */
+	int connect_timeout_s;
 	Hop *via;             /* reference; NULL for the first hop */
 	Pump *pump;
 };
@@ -114,7 +116,7 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 		goto fail;
 	}
 	int fd = via == NULL ? transport_connect(spec, label, error)
-			     : hop_open_forward(via, spec, error);
+			     : hop_open_forward(via, spec, index - 1, chain->hops->len, error);
 	if (fd < 0)
 		goto fail;
 
@@ -147,12 +149,19 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 	Hop *hop = g_new0(Hop, 1);
 	hop->refcount = 1;
 	hop->label = g_steal_pointer(&label);
+	hop->address = g_strdup_printf("%s@%s:%d", spec->user, spec->hostname, spec->port);
+	hop->connect_timeout_s = transport_timeout(spec);
 	hop->via = via ? hop_ref(via) : NULL;
 	int interval = spec->server_alive_interval > 0 ? spec->server_alive_interval
 						       : DEFAULT_ALIVE_INTERVAL_S;
 	int count = spec->server_alive_count_max > 0 ? spec->server_alive_count_max
 						     : DEFAULT_ALIVE_COUNT_MAX;
-	hop->pump = pump_start(session, hop->label, interval, count);
+	/* The session's own log lines: "hop 2 (user2@jumphost2:2222)". Its
+	 * index is the same in every chain that shares it (a shared prefix),
+	 * the chain's length is not. */
+	char *pump_label = g_strdup_printf("hop %u (%s)", index + 1, hop->address);
+	hop->pump = pump_start(session, pump_label, interval, count);
+	g_free(pump_label);
 	hop_report_clear(&local_report);
 	return hop;
 
@@ -178,6 +187,7 @@ void hop_unref(Hop *hop)
 	if (hop->via != NULL)
 		hop_unref(hop->via);
 	g_free(hop->label);
+	g_free(hop->address);
 	g_free(hop);
 }
 
@@ -200,14 +210,31 @@ const char *hop_label(Hop *hop)
 	return hop->label;
 }
 
-int hop_open_forward(Hop *hop, const HopSpec *next, GError **error)
+/* The caller's position for this hop: a cached hop serves chains of any
+ * length, so the label made when it connected may say "hop 1/3" to a
+ * 2-hop chain. */
+static char *hop_label_in_chain(Hop *hop, guint index, guint total)
 {
-	return pump_open_forward(hop->pump, next->hostname, next->port, error);
+	return g_strdup_printf("hop %u/%u (%s)", index + 1, total, hop->address);
 }
 
-int hop_open_sftp(Hop *hop, GError **error)
+int hop_open_forward(Hop *hop, const HopSpec *next, guint index, guint total,
+		     GError **error)
 {
-	return pump_open_subsystem(hop->pump, "sftp", error);
+	g_autofree char *label = hop_label_in_chain(hop, index, total);
+	return pump_open_forward(hop->pump, next->hostname, next->port, label,
+				 transport_timeout(next), error);
+}
+
+int hop_open_sftp(Hop *hop, guint index, guint total, GError **error)
+{
+	g_autofree char *label = hop_label_in_chain(hop, index, total);
+	return pump_open_subsystem(hop->pump, "sftp", label, hop->connect_timeout_s, error);
+}
+
+Pump *hop_pump(Hop *hop)
+{
+	return hop->pump;
 }
 
 void hop_report_clear(HopReport *report)

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include "chain/config.h"
 #include "chain/knownhosts.h"
+#include "chain/pump.h"
 
 typedef struct Hop Hop;
 
@@ -35,10 +36,15 @@ const char *hop_label(Hop *hop);
  * through the hop: nothing would notice if it were logged out. */
 gboolean hop_is_idle(Hop *hop);
 
-/* A stream through this hop to the next hop's sshd (a socketpair end). */
-int hop_open_forward(Hop *hop, const HopSpec *next, GError **error);
+/* A stream through this hop to the next hop's sshd (a socketpair end).
+ * index/total: this hop's place in the caller's chain, for messages; the
+ * next hop's ConnectTimeout bounds the wait. */
+int hop_open_forward(Hop *hop, const HopSpec *next, guint index, guint total,
+		     GError **error);
 /* A stream to this hop's sftp subsystem. */
-int hop_open_sftp(Hop *hop, GError **error);
+int hop_open_sftp(Hop *hop, guint index, guint total, GError **error);
+/* The session's owner, for its counters (pump_get_stats). */
+Pump *hop_pump(Hop *hop);
 
 void hop_report_clear(HopReport *report);
 

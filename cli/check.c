@@ -4,7 +4,6 @@
 #include "cli/check.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "chain/cache.h"
 #include "chain/errors.h"
@@ -43,12 +42,14 @@ static char *check_hint(const GError *error, const ChainSpec *chain, guint depth
 	case JUMPFS_ERROR_UNREACHABLE:
 		return g_strdup_printf("no route to %s from %s", hop->hostname,
 				       via ? via_name : "this machine");
-	case JUMPFS_ERROR_CHANNEL_DENIED:
-		if (via != NULL && strstr(error->message, "prohibited") != NULL)
+	case JUMPFS_ERROR_FORWARD_PROHIBITED:
+		if (via != NULL)
 			return g_strdup_printf("%s refused forwarding: AllowTcpForwarding is off "
 					       "there (or PermitOpen excludes %s:%d); ask its "
 					       "admin, or jump through another host",
 					       via_name, hop->hostname, hop->port);
+		return NULL;
+	case JUMPFS_ERROR_CHANNEL_DENIED:
 		if (via != NULL)
 			/* sshd says only "open failed" when the name does not
 			 * resolve there or the connect fails. */
@@ -75,12 +76,11 @@ static char *check_hint(const GError *error, const ChainSpec *chain, guint depth
 	case JUMPFS_ERROR_NO_PROMPT:
 		return g_strdup("run jumpfs from a terminal (or with SSH_ASKPASS set) so that "
 				"it can ask");
+	case JUMPFS_ERROR_AUTH_NO_PROMPT:
+		return g_strdup_printf("%s wants a password or passphrase that could not be "
+				       "asked: run from a terminal, or use ssh-agent, "
+				       "-o password_stdin or SSH_ASKPASS", hop->alias);
 	case JUMPFS_ERROR_AUTH:
-		if (strstr(error->message, "BatchMode") != NULL ||
-		    strstr(error->message, "no terminal") != NULL)
-			return g_strdup_printf("%s wants a password or passphrase that could not be "
-					       "asked: run from a terminal, or use ssh-agent, "
-					       "-o password_stdin or SSH_ASKPASS", hop->alias);
 		return g_strdup_printf("is '%s' the right user on %s (User, or user@ in "
 				       "ProxyJump / -J)? Is your public key in that user's "
 				       "authorized_keys there? Is the right IdentityFile set for "
