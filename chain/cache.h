@@ -57,7 +57,7 @@ typedef struct {
 	/* Of the current session (zero when there is none): */
 	gint64 rtt_us;          /* last keepalive's round trip, -1 = not measured yet */
 	gint64 last_rx_age_us;  /* since the peer last sent anything */
-	guint64 bytes_in, bytes_out; /* on the session's socket */
+	guint64 bytes_in, bytes_out; /* on the session's socket, since its login */
 	guint channels;         /* open channels through it */
 	guint opens_pending;    /* channel opens not answered yet */
 	guint keepalives_missed;
