@@ -32,6 +32,12 @@
 #define PUMP_STDERR_LOG_MAX 1024
 #define PUMP_READ_CHUNK (64 * 1024)
 
+void pump_note_death(Pump *pump, const char *why)
+{
+	if (pump->death == NULL)
+		pump->death = g_strdup(why);
+}
+
 static void link_buffer_init(LinkBuffer *b)
 {
 	b->data = g_malloc(PUMP_LINK_BUFFER_SIZE);
@@ -137,7 +143,7 @@ static gboolean link_read_channel(Pump *pump, Link *link)
 				"%s sent %d bytes beyond the %u-byte window jumpfs allowed on "
 				"its %s: the peer breaks SSH flow control", pump->address,
 				buffered - (int)PUMP_WINDOW, PUMP_WINDOW, link->what);
-			pump_mark_dead(pump, why);
+			pump_note_death(pump, why);
 			return FALSE;
 		}
 		if (buffered == 0)

@@ -196,7 +196,7 @@ static gboolean pump_open_advance(Pump *pump, PumpOpen *open, gint64 now)
 	}
 	if (!ssh_is_connected(pump->session)) {
 		/* Not a refusal: the session itself is gone. */
-		pump_mark_dead(pump, ssh_get_error(pump->session));
+		pump_note_death(pump, ssh_get_error(pump->session));
 		return TRUE; /* pump_open_fail_all answers it */
 	}
 	if (open->req != NULL)
@@ -251,7 +251,7 @@ void pump_open_step(Pump *pump)
 			i++;
 		else
 			pump_open_forget(pump, i);
-		if (pump->dead)
+		if (pump->death != NULL)
 			break;
 	}
 	g_atomic_int_set(&pump->opens_pending, (gint)pump->opens->len);

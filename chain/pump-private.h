@@ -96,6 +96,7 @@ struct Pump {
 
 	/* Pump thread only. */
 	gboolean dead;          /* pump_mark_dead ran */
+	char *death;            /* noted by a lower layer, for pump_mark_dead */
 	struct ssh_counter_struct socket_counter;
 	struct ssh_counter_struct packet_counter;
 	uint64_t seen_in_packets;
@@ -111,9 +112,17 @@ struct Pump {
 	gint64 nudge_gap_us;    /* wait before the next nudge; doubles */
 };
 
-/* pump.c */
-void pump_mark_dead(Pump *pump, const char *why);
-void pump_note_tx(Pump *pump);
+/* Layers, no calls upwards: pump.c -> pump-open.c -> pump-link.c. A
+ * lower layer that finds the session dead notes why (pump_note_death);
+ * the loop in pump.c then declares it dead. */
+
+/* After data went out on a nudge link (see pump.c's nudges). */
+#define PUMP_NUDGE_FIRST_GAP_US (1 * G_TIME_SPAN_MILLISECOND)
+static inline void pump_note_tx(Pump *pump)
+{
+	pump->last_tx_us = g_get_monotonic_time();
+	pump->nudge_gap_us = PUMP_NUDGE_FIRST_GAP_US;
+}
 
 /* pump-open.c: take queued requests, advance every open, answer. */
 void pump_open_step(Pump *pump);
@@ -126,6 +135,8 @@ void pump_open_free(PumpOpen *open);
 void pump_open_log(Pump *pump, const char *message);
 
 /* pump-link.c */
+/* The session is dead: the first reason wins. */
+void pump_note_death(Pump *pump, const char *why);
 Link *link_new(ssh_channel channel, int fd, const char *what);
 void link_free(Link *link);
 /* Moves what can move without waiting; FALSE when the session failed. */

@@ -53,13 +53,6 @@ static void pump_libssh_log(int priority, const char *function, const char *buff
  * now and then: it crosses every link towards the server and carries the
  * ACKs with it. Only after recent requests, only while nothing arrives. */
 #define NUDGE_WINDOW_US (50 * G_TIME_SPAN_MILLISECOND)
-#define NUDGE_FIRST_GAP_US (1 * G_TIME_SPAN_MILLISECOND)
-
-void pump_note_tx(Pump *pump)
-{
-	pump->last_tx_us = g_get_monotonic_time();
-	pump->nudge_gap_us = NUDGE_FIRST_GAP_US;
-}
 
 /* Returns the ms until the next nudge is due, or -1 for none. */
 static int pump_nudge(Pump *pump, gint64 last_rx_us)
@@ -70,7 +63,7 @@ static int pump_nudge(Pump *pump, gint64 last_rx_us)
 	if (now - pump->last_tx_us > NUDGE_WINDOW_US)
 		return -1;
 	if (last_rx_us > pump->last_nudge_us && last_rx_us > pump->last_tx_us)
-		pump->nudge_gap_us = NUDGE_FIRST_GAP_US; /* replies flow */
+		pump->nudge_gap_us = PUMP_NUDGE_FIRST_GAP_US; /* replies flow */
 	gint64 quiet_since = MAX(MAX(last_rx_us, pump->last_tx_us), pump->last_nudge_us);
 	gint64 due = quiet_since + pump->nudge_gap_us;
 	if (now < due)
@@ -136,7 +129,7 @@ static gboolean pump_keepalive(Pump *pump, gint64 now, int *timeout_ms)
 
 /* ---- death ---- */
 
-void pump_mark_dead(Pump *pump, const char *why)
+static void pump_mark_dead(Pump *pump, const char *why)
 {
 	if (pump->dead)
 		return;
@@ -159,10 +152,12 @@ void pump_mark_dead(Pump *pump, const char *why)
 static void pump_turn(Pump *pump)
 {
 	pump_open_step(pump);
-	for (guint i = 0; !pump->dead && i < pump->links->len; i++) {
+	for (guint i = 0; pump->death == NULL && i < pump->links->len; i++) {
 		if (!link_pump(pump, g_ptr_array_index(pump->links, i)))
-			pump_mark_dead(pump, ssh_get_error(pump->session));
+			pump_note_death(pump, ssh_get_error(pump->session));
 	}
+	if (pump->death != NULL)
+		pump_mark_dead(pump, pump->death);
 	if (!pump->dead && pump->window_overrun)
 		pump_mark_dead(pump, "the peer sent data beyond the channel window jumpfs "
 			       "advertised (it breaks SSH flow control)");
@@ -389,6 +384,7 @@ void pump_free(Pump *pump)
 	g_mutex_clear(&pump->lock);
 	g_cond_clear(&pump->answered);
 	g_free(pump->why_dead);
+	g_free(pump->death);
 	g_free(pump->address);
 	g_free(pump);
 }
