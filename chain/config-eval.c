@@ -108,20 +108,28 @@ config_options_set_jump(ConfigOptions *opts, const char *list, gboolean strict,
 	return TRUE;
 }
 
-/* IdentityFile, CertificateFile: accumulate, duplicates dropped. */
+/* IdentityFile, CertificateFile: accumulate; a name read twice from the
+ * same kind of file (user or system) is dropped. */
 static gboolean
-config_add_file(ConfigValue *slot, const ConfigValue *value, const char *kw,
+config_add_file(ConfigValue *slot, const ConfigLine *line, const char *kw,
                 GError **error)
 {
-	if (slot->list == NULL)
+	const ConfigValue *value = &line->value;
+	gboolean user = line->user_file;
+
+	if (slot->list == NULL) {
 		slot->list = g_ptr_array_new_with_free_func(g_free);
+		slot->from_user = g_array_new(FALSE, FALSE, sizeof(gboolean));
+	}
 	for (guint i = 0; i < slot->list->len; i++)
-		if (strcmp(slot->list->pdata[i], value->text) == 0)
+		if (g_array_index(slot->from_user, gboolean, i) == user &&
+		    strcmp(slot->list->pdata[i], value->text) == 0)
 			return TRUE;
 	if (slot->list->len >= CONFIG_MAX_FILES)
 		return config_set_error(error, value->file, value->line,
 			"Too many %s files specified (max %d).", kw, CONFIG_MAX_FILES);
 	g_ptr_array_add(slot->list, g_strdup(value->text));
+	g_array_append_val(slot->from_user, user);
 	if (!slot->set) {
 		slot->file = value->file;
 		slot->line = value->line;
@@ -166,7 +174,7 @@ config_apply_line(ConfigOptions *opts, const ConfigLine *line,
 	case CONFIG_KW_CERTIFICATE_FILE:
 		if (!active)
 			return TRUE;
-		return config_add_file(slot, value,
+		return config_add_file(slot, line,
 			keyword->kw == CONFIG_KW_IDENTITY_FILE ? "identity" : "certificate",
 			error);
 	case CONFIG_KW_LOCAL_FORWARD:

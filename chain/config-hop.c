@@ -54,7 +54,11 @@ config_expand_files(const ConfigContext *ctx, const ConfigResolved *r,
 			g_ptr_array_unref(out);
 			return NULL;
 		}
-		g_ptr_array_add(out, expanded);
+		/* The same file twice would be offered twice. */
+		if (g_ptr_array_find_with_equal_func(out, expanded, g_str_equal, NULL))
+			g_free(expanded);
+		else
+			g_ptr_array_add(out, expanded);
 	}
 	return out;
 }

@@ -271,6 +271,8 @@ config_value_clear(ConfigValue *value)
 	g_free(value->text);
 	if (value->list != NULL)
 		g_ptr_array_unref(value->list);
+	if (value->from_user != NULL)
+		g_array_unref(value->from_user);
 	memset(value, 0, sizeof *value);
 }
 
@@ -281,6 +283,7 @@ config_value_copy(ConfigValue *to, const ConfigValue *from)
 	*to = *from;
 	to->text = g_strdup(from->text);
 	to->list = NULL;
+	to->from_user = from->from_user != NULL ? g_array_copy(from->from_user) : NULL;
 	if (from->list != NULL) {
 		to->list = g_ptr_array_new_with_free_func(g_free);
 		for (guint i = 0; i < from->list->len; i++)
@@ -529,6 +532,7 @@ config_parse_special(const ConfigKeyword *keyword, char **args,
 			                 level ? "level" : "facility", arg);
 			return -1;
 		}
+		value->text = g_ascii_strup(arg, -1);
 		return 1;
 	}
 	case CONFIG_KW_LOCAL_FORWARD:

@@ -109,6 +109,10 @@ typedef struct {
 	gint64 size;         /* RekeyLimit bytes */
 	char *text;          /* STRING, COMMAND, ALGOS */
 	GPtrArray *list;     /* LIST, ADD: char * */
+	GArray *from_user;   /* ADD: gboolean per entry, read from a user
+	                        file (OpenSSH's "userprovided": a name given
+	                        by the user and by the system file is kept
+	                        twice) */
 	const char *file;    /* where it was set (owned by the line) */
 	int line;
 } ConfigValue;

@@ -172,6 +172,7 @@ config_parse_line(ConfigParser *parser, ConfigFile *file, int linenum,
 	ConfigLine *line = g_new0(ConfigLine, 1);
 	line->file = file->path;
 	line->line = linenum;
+	line->user_file = command_line || parser->ctx->user_config;
 	line->name = config_lowercase(keyword);
 	g_ptr_array_add(file->lines, line); /* freed with file from here */
 	if (rest == NULL || *rest == '\0')

@@ -26,6 +26,7 @@ typedef struct {
 	char **args;           /* words (argv_split), at least one */
 	char *raw;             /* the rest of the line (commands, ProxyJump) */
 	ConfigValue value;     /* the parsed value */
+	gboolean user_file;    /* read from a user file (or -o): SSHCONF_USERCONF */
 	ConfigMatch *match;    /* Match: the criteria */
 	GPtrArray *includes;   /* Include: ConfigFile * */
 } ConfigLine;

@@ -123,6 +123,27 @@ config_fill_defaults(ConfigOptions *opts)
 		g_clear_pointer(&opts->jump_host, g_free);
 }
 
+/* ssh.c turns UpdateHostKeys=ask off where it cannot ask. */
+static void
+config_check_update_host_keys(ConfigOptions *opts)
+{
+	ConfigValue *update = &opts->values[CONFIG_KW_UPDATE_HOST_KEYS];
+	const ConfigValue *persist = config_options_get(opts, CONFIG_KW_CONTROL_PERSIST);
+	const ConfigValue *level = config_options_get(opts, CONFIG_KW_LOG_LEVEL);
+	const ConfigValue *tty = config_options_get(opts, CONFIG_KW_REQUEST_TTY);
+
+	if (update->number != CONFIG_UPDATE_ASK)
+		return;
+	if ((persist != NULL && persist->number &&
+	     config_options_get(opts, CONFIG_KW_CONTROL_PATH) != NULL) ||
+	    config_options_get(opts, CONFIG_KW_REMOTE_COMMAND) != NULL ||
+	    tty->number == 1 /* REQUEST_TTY_NO */ ||
+	    (level != NULL && (strcmp(level->text, "QUIET") == 0 ||
+	                       strcmp(level->text, "FATAL") == 0 ||
+	                       strcmp(level->text, "ERROR") == 0)))
+		update->number = CONFIG_UPDATE_NO;
+}
+
 static gboolean
 config_expand_value(const char *text, const ConfigTokenSet *set,
                     const ConfigContext *ctx, const char *keyword,
@@ -260,6 +281,12 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 	};
 	if (!config_eval_files(ctx->files, &eval, &r->opts, error))
 		return FALSE;
+	/* fill_default_options_for_canonicalization(): these are settled
+	 * before the final pass, which cannot change them any more. */
+	config_options_set(&r->opts, CONFIG_KW_CANONICALIZE_MAX_DOTS, 1, NULL);
+	config_options_set(&r->opts, CONFIG_KW_CANONICALIZE_FALLBACK_LOCAL, 1, NULL);
+	config_options_set(&r->opts, CONFIG_KW_CANONICALIZE_HOSTNAME, CONFIG_CANON_NO,
+	                   NULL);
 
 	/* HostName: only %h (the name as given) and %%. */
 	ConfigValue *hostname = &r->opts.values[CONFIG_KW_HOSTNAME];
@@ -321,7 +348,10 @@ config_resolve_hop(const ConfigContext *ctx, const ConfigHopRequest *request,
 		    strcmp(r->user, jump_user) == 0)
 			return config_set_error(error, r->opts.jump_file,
 				r->opts.jump_line, "jumphost loop via %s", r->opts.jump_host);
+		/* Never FD passing for a ProxyJump (ssh.c). */
+		r->opts.values[CONFIG_KW_PROXY_USE_FDPASS].number = 0;
 	}
+	config_check_update_host_keys(&r->opts);
 	const ConfigValue *attempts = config_options_get(&r->opts,
 		CONFIG_KW_CONNECTION_ATTEMPTS);
 	if (attempts->number <= 0)

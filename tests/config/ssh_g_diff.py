@@ -125,6 +125,8 @@ def compare(jumpfs, args, label):
     """Returns a list of differences (strings) for one destination."""
     s_rc, s_out, s_err = run(["ssh", "-G"] + args)
     j_rc, j_out, j_err = run([jumpfs, "-G"] + args)
+    if j_rc not in (0, 255):  # a signal, a sanitizer's report, a usage error
+        return [f"{label}: jumpfs -G exited {j_rc}: {j_err.strip()[-2000:]}"]
     if s_rc != 0:
         if j_rc == 0:
             return [f"{label}: ssh refuses ({s_err.strip()}) but jumpfs accepts"]
@@ -255,7 +257,14 @@ def random_config(rng, table):
             if name in ("canonicalizehostname", "forkafterauthentication"):
                 continue  # would look names up; ssh wants a command
             value = random_value(rng, name, kind, values)
-            lines.append(f"  {name if rng.random() < 0.5 else name.capitalize()} {value}")
+            spelled = rng.choice([name, name.capitalize(), name.upper()])
+            sep = rng.choice([" ", " ", "=", " = ", "\t", "  "])
+            if rng.random() < 0.1 and " " not in value:
+                value = f'"{value}"'
+            tail = rng.choice(["", "", "", " # comment", "  ", "\r"])
+            lines.append(f"{rng.choice(['  ', '', chr(9)])}{spelled}{sep}{value}{tail}")
+            if rng.random() < 0.05:
+                lines.append(rng.choice(["", "# just a comment", "   "]))
         if rng.random() < 0.3:
             lines.append(rng.choice(MATCHES))
             lines.append("  " + rng.choice(["User matched", "Port 2345",
@@ -285,7 +294,8 @@ def random_args(rng, table, host):
             usable = [t for t in table if t[0] not in ("proxycommand", "localcommand",
                                                         "remotecommand", "knownhostscommand",
                                                         "canonicalizehostname",
-                                                        "forkafterauthentication")]
+                                                        "forkafterauthentication",
+                                                        "sessiontype")]
             name, kind_, values = rng.choice(usable)
             value = random_value(rng, name, kind_, values)
             if value is not None and " " not in value:
@@ -346,7 +356,18 @@ def run_all(jumpfs, table_bin, count, seed, lab):
     rng = random.Random(seed)
     for i in range(count):
         text = random_config(rng, table)
-        lab.install({"~/.ssh/config": text})
+        files = {"~/.ssh/config": text}
+        if rng.random() < 0.3:  # a system config, and an Include of it
+            files["/etc/ssh/ssh_config"] = "Include ssh_config.d/*.conf\n" + \
+                random_config(rng, table)
+            files["/etc/ssh/ssh_config.d/10-x.conf"] = random_config(rng, table)
+            text += "--- /etc/ssh/ssh_config:\n" + files["/etc/ssh/ssh_config"]
+            text += "--- 10-x.conf:\n" + files["/etc/ssh/ssh_config.d/10-x.conf"]
+        if rng.random() < 0.2:
+            files["~/.ssh/config"] = "Include inc/*\n" + files["~/.ssh/config"]
+            files["~/.ssh/inc/a"] = random_config(rng, table)
+            text += "--- ~/.ssh/inc/a:\n" + files["~/.ssh/inc/a"]
+        lab.install(files)
         for host in rng.sample(HOSTS, 2):
             args = random_args(rng, table, host)
             diffs = compare(jumpfs, args, f"random #{i} {' '.join(args)}")
