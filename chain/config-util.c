@@ -16,30 +16,31 @@
 
 #define CONFIG_WHITESPACE " \t\r\n"
 
+/* The same answers as OpenSSH's recursive match_pattern(), in O(n*m):
+ * after a mismatch only the last '*' needs to swallow one more character
+ * (a hostile pattern like "*a*a*a*a*b" is exponential the recursive way). */
 gboolean
 config_pattern_match(const char *pattern, const char *text)
 {
-	for (;;) {
-		if (*pattern == '\0')
-			return *text == '\0';
+	const char *star_pattern = NULL, *star_text = NULL;
+
+	while (*text != '\0') {
 		if (*pattern == '*') {
-			while (*pattern == '*')
-				pattern++;
-			if (*pattern == '\0')
-				return TRUE;
-			for (; *text != '\0'; text++)
-				if ((*pattern == '?' || *pattern == *text) &&
-				    config_pattern_match(pattern, text))
-					return TRUE;
+			star_pattern = ++pattern;
+			star_text = text;
+		} else if (*pattern != '\0' && (*pattern == '?' || *pattern == *text)) {
+			pattern++;
+			text++;
+		} else if (star_pattern != NULL) {
+			pattern = star_pattern;
+			text = ++star_text;
+		} else {
 			return FALSE;
 		}
-		if (*text == '\0')
-			return FALSE;
-		if (*pattern != '?' && *pattern != *text)
-			return FALSE;
-		pattern++;
-		text++;
 	}
+	while (*pattern == '*')
+		pattern++;
+	return *pattern == '\0';
 }
 
 int

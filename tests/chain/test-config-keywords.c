@@ -10,6 +10,7 @@
 #include "chain/config-algorithms.h"
 #include "chain/config-keywords.h"
 #include "chain/config-tokens.h"
+#include "chain/config-util.h"
 #include "chain/config.h"
 #include "chain/errors.h"
 
@@ -53,6 +54,28 @@ test_table(void)
 	                CONFIG_KW_PUBKEY_ALGORITHMS);
 	g_assert_nonnull(config_keyword_lookup("forwardagent")->no_effect);
 	g_assert_null(config_keyword_lookup("proxycommand")->no_effect);
+}
+
+/* OpenSSH's match_pattern(), case-sensitive; linear on hostile input. */
+static void
+test_patterns(void)
+{
+	struct { const char *pattern, *text; gboolean match; } cases[] = {
+		{ "*", "", TRUE }, { "*", "abc", TRUE }, { "", "", TRUE }, { "", "a", FALSE },
+		{ "a*c", "abbbc", TRUE }, { "a*c", "abbbd", FALSE }, { "a?c", "abc", TRUE },
+		{ "a?c", "ac", FALSE }, { "*.example", "x.example", TRUE },
+		{ "*.example", "example", FALSE }, { "Web", "web", FALSE },
+		{ "**a", "a", TRUE }, { "*a*b", "xaxxb", TRUE }, { "*a*b", "xbxxa", FALSE },
+		{ "?*", "", FALSE }, { "a*a*a*a*a*a*a*a*a*a*a*a*b",
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac", FALSE },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (config_pattern_match(cases[i].pattern, cases[i].text) != cases[i].match)
+			g_error("pattern \"%s\" vs \"%s\"", cases[i].pattern, cases[i].text);
+	g_assert_cmpint(config_pattern_list("web1", "web*,!web1", FALSE), ==, -1);
+	g_assert_cmpint(config_pattern_list("web2", "web*,!web1", FALSE), ==, 1);
+	g_assert_cmpint(config_pattern_list("db", "web*", FALSE), ==, 0);
+	g_assert_true(config_hostname_match("WEB1", "Web*"));
 }
 
 static void
@@ -477,6 +500,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/chain/config/keywords/table", test_table);
 	g_test_add_func("/chain/config/keywords/parse-values", test_parse_values);
+	g_test_add_func("/chain/config/patterns", test_patterns);
 	g_test_add_func("/chain/config/tokens/expand", test_tokens);
 	g_test_add_func("/chain/config/algorithms/assemble", test_algorithms);
 	g_test_add_func("/chain/config/match/exec", test_match_exec);
