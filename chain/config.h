@@ -48,7 +48,10 @@ typedef struct {
 	char *revoked_host_keys;   /* RevokedHostKeys file, expanded; NULL = none */
 	char *known_hosts_command; /* KnownHostsCommand as written (tokens
 	                              %f %H %I %K %t are known only at connect
-	                              time: expand with config_expand_tokens) */
+	                              time: expand with config_expand_tokens()
+	                              of chain/config-tokens.h, passing the
+	                              ChainSpec's environment, as OpenSSH also
+	                              expands ${VAR} there) */
 	gboolean update_host_keys; /* accepted; jumpfs never rewrites known_hosts */
 	int connect_timeout;       /* seconds; 0 = unset (mount default 30) */
 	int canonicalize_hostname; /* CanonicalizeHostname: 0 no, 1 yes, 2
