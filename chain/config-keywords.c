@@ -358,7 +358,8 @@ config_check_words(char **args, const char *keyword, const char *file,
  * or -1 with *error. */
 static int
 config_parse_special(const ConfigKeyword *keyword, char **args,
-                     const char *file, int line, ConfigValue *value,
+                     const char *file, int line,
+                     const char *const *environment, ConfigValue *value,
                      GError **error)
 {
 	const char *arg = args[0];
@@ -401,11 +402,11 @@ config_parse_special(const ConfigKeyword *keyword, char **args,
 	case CONFIG_KW_IDENTITY_AGENT: {
 		const char *reason;
 		g_autofree char *bad = NULL;
+		/* As readconf.c: an unset variable fails already here, in an
+		 * inactive block too. */
 		g_autofree char *checked = config_tokens_apply(arg, NULL, TRUE,
-			(const char *const[]){ NULL }, &reason, &bad);
-		/* Only the syntax counts here: an unset variable is checked when
-		 * the value is used. */
-		if (checked == NULL && strcmp(reason, "environment variable has no value") != 0) {
+			environment, &reason, &bad);
+		if (checked == NULL) {
 			config_set_error(error, file, line,
 				"Invalid environment expansion %s.", arg);
 			return -1;
@@ -622,7 +623,8 @@ config_parse_special(const ConfigKeyword *keyword, char **args,
 gboolean
 config_keyword_parse(const ConfigKeyword *keyword, char **args,
                      const char *raw, const char *file, int line,
-                     ConfigValue *value, GError **error)
+                     const char *const *environment, ConfigValue *value,
+                     GError **error)
 {
 	const char *arg = args[0];
 	int used = 1;
@@ -679,7 +681,8 @@ config_keyword_parse(const ConfigKeyword *keyword, char **args,
 		value->text = g_strdup(arg);
 		break;
 	case CONFIG_KIND_SPECIAL:
-		used = config_parse_special(keyword, args, file, line, value, error);
+		used = config_parse_special(keyword, args, file, line, environment,
+		                            value, error);
 		if (used < 0) {
 			config_value_clear(value);
 			return FALSE;

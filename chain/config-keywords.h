@@ -127,11 +127,13 @@ const ConfigKeyword *config_keyword_by_slot(ConfigKw kw);
 const ConfigKeyword *config_keyword_table(gsize *count);
 
 /* Parses one line's words (args, NULL-terminated; raw = the rest of the
- * line for commands) for keyword into value, as readconf.c checks it;
+ * line for commands) for keyword into value, as readconf.c checks it
+ * (IdentityAgent's ${VAR} against environment, NULL = this process's);
  * FALSE with a JUMPFS_ERROR_CONFIG error naming file and line. */
 gboolean config_keyword_parse(const ConfigKeyword *keyword,
                               char **args, const char *raw,
                               const char *file, int line,
+                              const char *const *environment,
                               ConfigValue *value, GError **error);
 
 void config_value_clear(ConfigValue *value);

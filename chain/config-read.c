@@ -217,7 +217,8 @@ config_parse_line(ConfigParser *parser, ConfigFile *file, int linenum,
 		return config_check_jump(line, error);
 	default:
 		return config_keyword_parse(line->keyword, line->args, line->raw,
-		                            line->file, line->line, &line->value,
+		                            line->file, line->line,
+		                            parser->ctx->environment, &line->value,
 		                            error);
 	}
 }
@@ -403,11 +404,12 @@ config_file_parse_text(const char *name, const char *text,
 }
 
 GPtrArray *
-config_options_parse(const char *const *options, GError **error)
+config_options_parse(const char *const *options,
+                     const char *const *environment, GError **error)
 {
 	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)config_file_free);
-	ConfigParseContext ctx = { 0 };
+	ConfigParseContext ctx = { .environment = environment };
 	ConfigParser parser = { .ctx = &ctx, .stack = NULL };
 
 	for (gsize i = 0; options != NULL && options[i] != NULL; i++) {

@@ -44,6 +44,8 @@ typedef struct {
 	gboolean user_config;     /* SSHCONF_USERCONF: ~ allowed in Include */
 	gboolean check_perm;      /* SSHCONF_CHECKPERM for the file itself
 	                             (its includes are always checked) */
+	const char *const *environment; /* for checks of ${VAR}; NULL = this
+	                                   process's */
 } ConfigParseContext;
 
 /* Reads and parses path and everything it includes. A missing file gives
@@ -59,7 +61,9 @@ ConfigFile *config_file_parse_text(const char *name, const char *text,
 
 /* Parses -o options ("Keyword=value" or "Keyword value"): one ConfigFile
  * per option, named after it for messages. */
-GPtrArray *config_options_parse(const char *const *options, GError **error);
+GPtrArray *config_options_parse(const char *const *options,
+                                const char *const *environment,
+                                GError **error);
 
 void config_file_free(ConfigFile *file);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConfigFile, config_file_free)

@@ -65,9 +65,11 @@ config_context_load(ConfigContext *ctx, const ConfigRequest *request,
 {
 	g_autofree char *ssh_dir = g_build_filename(ctx->home_dir, ".ssh", NULL);
 	ConfigParseContext user_parse = {
-		ctx->home_dir, ctx->local_user, ssh_dir, TRUE, FALSE };
+		ctx->home_dir, ctx->local_user, ssh_dir, TRUE, FALSE,
+		request->environment };
 
-	ctx->options = config_options_parse(request->options, error);
+	ctx->options = config_options_parse(request->options,
+	                                    request->environment, error);
 	if (ctx->options == NULL)
 		return FALSE;
 	ctx->files = g_ptr_array_new_with_free_func(
@@ -91,7 +93,8 @@ config_context_load(ConfigContext *ctx, const ConfigRequest *request,
 		? request->system_config : CONFIG_DEFAULT_SYSTEM_CONFIG;
 	g_autofree char *system_dir = g_path_get_dirname(system_path);
 	const ConfigParseContext system_parse = {
-		ctx->home_dir, ctx->local_user, system_dir, FALSE, FALSE };
+		ctx->home_dir, ctx->local_user, system_dir, FALSE, FALSE,
+		request->environment };
 	return config_add_file(ctx, system_path, &system_parse, FALSE, error);
 }
 

@@ -104,6 +104,8 @@ test_parse_values(void)
 		{ "user", { "a", "b" }, "keyword user extra arguments at end of line", 0 },
 		{ "identityagent", { "$a-b" }, "Invalid environment name $a-b.", 0 },
 		{ "identityagent", { "${X" }, "Invalid environment expansion ${X.", 0 },
+		{ "identityagent", { "${UNSET}/a" }, "Invalid environment expansion ${UNSET}/a.", 0 },
+		{ "identityagent", { "${SET}/a" }, NULL, 0 },
 		{ "escapechar", { "^A" }, NULL, 1 },
 		{ "setenv", { "NOEQUALS" }, "Invalid SetEnv.", 0 },
 		{ "userknownhostsfile", { "a", "none" }, "\"none\" argument must appear alone", 0 },
@@ -113,8 +115,9 @@ test_parse_values(void)
 		ConfigValue value;
 		g_autoptr(GError) error = NULL;
 		g_assert_nonnull(k);
+		const char *const env[] = { "SET=1", NULL };
 		gboolean ok = config_keyword_parse(k, (char **)cases[i].args, "", "f", 3,
-		                                   &value, &error);
+		                                   env, &value, &error);
 		if (cases[i].error == NULL) {
 			g_assert_no_error(error);
 			g_assert_true(ok);

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *destination = g_strndup(text, newline != NULL ? (gsize)(newline - text) : strlen(text));
 	const char *body = newline != NULL ? newline + 1 : "";
 
-	const ConfigParseContext parse = { "/nonexistent", "fuzzer", "/nonexistent", TRUE, FALSE };
+	const ConfigParseContext parse = { "/nonexistent", "fuzzer", "/nonexistent", TRUE, FALSE,
+					   env };
 	GError *error = NULL;
 	ConfigFile *file = config_file_parse_text("fuzz", body, &parse, &error);
 	g_clear_error(&error);
