@@ -54,10 +54,13 @@ ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
 static void mount_fs_options(FsOptions *fs, const CliOptions *options)
 {
 	fs_options_init(fs);
-	if (g_strcmp0(options->idmap, "user") == 0)
-		fs->idmap = FS_IDMAP_USER;
+	if (g_strcmp0(options->idmap, "none") == 0)
+		fs->idmap = FS_IDMAP_NONE;
+	fs->allow_other = options->allow_other;
 	fs->follow_symlinks = options->follow_symlinks;
 	fs->transform_symlinks = options->transform_symlinks;
+	if (options->contain_symlinks >= 0)
+		fs->contain_symlinks = options->contain_symlinks;
 	if (options->cache_timeout >= 0) {
 		fs->entry_timeout = options->cache_timeout;
 		fs->attr_timeout = options->cache_timeout;

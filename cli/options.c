@@ -27,6 +27,7 @@ enum {
 	KEY_COMPRESSION_NO,
 	KEY_IGNORED,
 	KEY_UNSUPPORTED,
+	KEY_ALLOW_OTHER,
 };
 
 #define JFS_OPT(t, p, v) { t, offsetof(CliOptions, p), v }
@@ -39,6 +40,8 @@ static const struct fuse_opt cli_option_table[] = {
 	JFS_OPT("idmap=%s", idmap, 0),
 	JFS_OPT("follow_symlinks", follow_symlinks, 1),
 	JFS_OPT("transform_symlinks", transform_symlinks, 1),
+	JFS_OPT("contain_symlinks", contain_symlinks, 1),
+	JFS_OPT("no_contain_symlinks", contain_symlinks, 0),
 	JFS_OPT("read_chunk=%u", read_chunk, 0),
 	JFS_OPT("write_chunk=%u", write_chunk, 0),
 	JFS_OPT("cache_timeout=%d", cache_timeout, 0),
@@ -47,6 +50,7 @@ static const struct fuse_opt cli_option_table[] = {
 	JFS_OPT("password_stdin=%s", password_stdin_hop, 0),
 	JFS_OPT("ssh_user_config=%s", ssh_user_config, 0),
 	JFS_OPT("sshfs_debug", debug, 1),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("ssh_config=%s", KEY_CONFIG),
 	FUSE_OPT_KEY("port=%s", KEY_PORT),
 	FUSE_OPT_KEY("compression=yes", KEY_COMPRESSION_YES),
@@ -192,6 +196,9 @@ static int cli_option_proc(void *data, const char *arg, int key, struct fuse_arg
 		return 0;
 	case KEY_IGNORED:
 		return 0;
+	case KEY_ALLOW_OTHER:
+		options->allow_other = 1;
+		return 1; /* FUSE's too */
 	case KEY_UNSUPPORTED:
 		for (gsize i = 0; i < G_N_ELEMENTS(cli_unsupported); i++) {
 			if (g_str_has_prefix(arg, cli_unsupported[i].prefix)) {
@@ -278,6 +285,7 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	state.options.reconnect = 1;
 	state.options.max_conns = 1;
 	state.options.cache_timeout = -1;
+	state.options.contain_symlinks = -1;
 	state.options.ssh_options = g_ptr_array_new_with_free_func(g_free);
 
 	*fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -330,6 +338,11 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	}
 	if (!cli_resolve_local_user(options, error))
 		return FALSE;
+	/* Others in the mount: the kernel must check the modes shown, or
+	 * every local user could read and write the owner's files (the
+	 * server checks only as the remote login user). */
+	if (options->allow_other)
+		fuse_opt_add_arg(fuse_args, "-odefault_permissions");
 	return options->check || cli_check_fuse_options(fuse_args, error);
 }
 
@@ -427,9 +440,16 @@ void cli_options_print_help(const char *program)
 	       "    -o max_conns=N         SFTP channels over the one chain (default 1)\n"
 	       "    -o no_share            do not share hops with your other mounts\n"
 	       "                           (own daemon process, own logins)\n"
-	       "    -o idmap=none|user     show the remote user's files as yours (user)\n"
+	       "    -o idmap=user|none     the remote login user's files show as yours\n"
+	       "                           (user, the default; with allow_other other\n"
+	       "                           remote owners show as nobody), or the\n"
+	       "                           server's numbers as they are (none, sshfs)\n"
 	       "    -o follow_symlinks     show symlinks as what they point to\n"
 	       "    -o transform_symlinks  make absolute symlinks inside the mount relative\n"
+	       "    -o contain_symlinks    symlinks that lead out of the mount read as\n"
+	       "                           EPERM; absolute ones inside it show relative\n"
+	       "                           (the default)\n"
+	       "    -o no_contain_symlinks show symlinks as the server stores them\n"
 	       "    -o cache_timeout=N     seconds to cache attributes and directories\n"
 	       "    -o read_chunk=BYTES    SFTP read request size (default 32000)\n"
 	       "    -o write_chunk=BYTES   SFTP write request size (default 32000)\n"

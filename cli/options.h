@@ -19,9 +19,13 @@ typedef struct {
 	/* jumpfs side */
 	int reconnect;           /* -o reconnect / noreconnect */
 	unsigned max_conns;
-	char *idmap;             /* none | user */
+	char *idmap;             /* none | user (NULL: user) */
+	int allow_other;         /* -o allow_other (passed on to FUSE, with
+	                            default_permissions added) */
 	int follow_symlinks;
 	int transform_symlinks;
+	int contain_symlinks;    /* -o contain_symlinks / no_contain_symlinks;
+	                            -1 = unset (contained) */
 	unsigned read_chunk;     /* -o read_chunk= (request size, bytes) */
 	unsigned write_chunk;
 	int cache_timeout;       /* -o cache_timeout= (seconds); -1 = unset */

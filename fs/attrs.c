@@ -1,10 +1,27 @@
 /* SFTP v3 attributes <-> struct stat, owners, open flags, times. */
 #include "fs/attrs.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ATTRS_BLKSIZE 4096
+
+static guint32 attrs_read_id(const char *file)
+{
+	g_autofree char *text = NULL;
+	guint64 value = 65534;
+	if (g_file_get_contents(file, &text, NULL, NULL))
+		g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, G_MAXUINT32, &value, NULL);
+	return (guint32)value;
+}
+
+void attrs_read_overflow_ids(FsIdMap *ids)
+{
+	ids->overflow_uid = attrs_read_id("/proc/sys/kernel/overflowuid");
+	ids->overflow_gid = attrs_read_id("/proc/sys/kernel/overflowgid");
+}
 
 void attrs_to_stat(const SftpAttrs *attrs, const FsIdMap *ids, struct stat *st)
 {
@@ -28,8 +45,12 @@ void attrs_to_stat(const SftpAttrs *attrs, const FsIdMap *ids, struct stat *st)
 		gid = attrs->gid;
 		if (ids->map_user && attrs->uid == ids->remote_uid)
 			uid = ids->local_uid;
+		else if (ids->hide_others)
+			uid = ids->overflow_uid;
 		if (ids->map_user && attrs->gid == ids->remote_gid)
 			gid = ids->local_gid;
+		else if (ids->hide_others)
+			gid = ids->overflow_gid;
 	}
 	if (ids->force_uid >= 0)
 		uid = (uid_t)ids->force_uid;
@@ -66,6 +87,33 @@ uint32_t attrs_gid_to_remote(const FsIdMap *ids, gid_t gid)
 	if (ids->map_user && gid == ids->local_gid)
 		return ids->remote_gid;
 	return gid;
+}
+
+int attrs_check_access(const struct stat *st, int mask, uid_t uid, gid_t gid,
+		       const gid_t *groups, int ngroups)
+{
+	mask &= R_OK | W_OK | X_OK;
+	if (mask == 0)
+		return 0;
+	mode_t mode = st->st_mode;
+	if (uid == 0) {
+		if (!(mask & X_OK) || S_ISDIR(mode) || (mode & 0111))
+			return 0;
+		return -EACCES;
+	}
+	unsigned shift = 0; /* the "other" bits */
+	if (uid == st->st_uid) {
+		shift = 6;
+	} else {
+		gboolean member = gid == st->st_gid;
+		for (int i = 0; i < ngroups && !member; i++)
+			member = groups[i] == st->st_gid;
+		if (member)
+			shift = 3;
+	}
+	unsigned granted = (mode >> shift) & 7;
+	/* R_OK, W_OK, X_OK are 4, 2, 1: the rwx bits in the same order. */
+	return ((unsigned)mask & ~granted) == 0 ? 0 : -EACCES;
 }
 
 uint32_t attrs_open_flags(int flags)

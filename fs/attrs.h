@@ -14,13 +14,24 @@
 /* How remote owners are shown, and how local owners are sent back. */
 typedef struct {
 	gboolean map_user;      /* idmap=user: remote login ids <-> local ids */
-	uint32_t remote_uid;    /* the login user on the server (from the root) */
-	uint32_t remote_gid;
+	uint32_t remote_uid;    /* the login user on the server (the owner of
+				 * the login directory, as sshfs finds it) */
+	uint32_t remote_gid;    /* and its group */
+	gboolean hide_others;   /* map_user under allow_other: every other
+				 * remote id shows as the overflow id, so no
+				 * local user gains owner or group rights by a
+				 * numeric coincidence */
+	uid_t overflow_uid;     /* the kernel's "nobody" (overflowuid) */
+	gid_t overflow_gid;
 	uid_t local_uid;        /* the user running jumpfs */
 	gid_t local_gid;
 	gint64 force_uid;       /* uid=N: every file shows this owner; -1 = unset */
 	gint64 force_gid;       /* gid=N; -1 = unset */
 } FsIdMap;
+
+/* The kernel's overflow ids (/proc/sys/kernel/overflow{u,g}id, 65534 if
+ * unreadable) into ids. */
+void attrs_read_overflow_ids(FsIdMap *ids);
 
 /* Fills *st from attrs. Fields the server did not send get harmless
  * defaults (owner: the local user; mode: a regular file 0644). SFTP v3 has
@@ -32,6 +43,13 @@ void attrs_to_stat(const SftpAttrs *attrs, const FsIdMap *ids, struct stat *st);
  * local user back to the remote login user, everything else passes. */
 uint32_t attrs_uid_to_remote(const FsIdMap *ids, uid_t uid);
 uint32_t attrs_gid_to_remote(const FsIdMap *ids, gid_t gid);
+
+/* access(2)'s answer for mask (R_OK|W_OK|X_OK, or F_OK) on a node shown
+ * as st, asked by uid/gid with the supplementary groups: 0 or -EACCES,
+ * as the kernel's own check of the mode bits decides (root may read and
+ * write anything, and execute what has an x bit or is a directory). */
+int attrs_check_access(const struct stat *st, int mask, uid_t uid, gid_t gid,
+		       const gid_t *groups, int ngroups);
 
 /* open(2) flags to SSH_FXF_* flags (access mode, O_CREAT, O_EXCL, O_TRUNC,
  * O_APPEND); other flags have no SFTP v3 equivalent and are dropped. */

@@ -152,7 +152,6 @@ int jfs_utimens(const char *path, const struct timespec tv[2],
 	return rc;
 }
 
-
 int jfs_statfs(const char *path, struct statvfs *st)
 {
 	FsOp op;
@@ -178,11 +177,26 @@ int jfs_statfs(const char *path, struct statvfs *st)
 
 int jfs_access(const char *path, int mask)
 {
-	/* The server checks every operation as the login user (and the
-	 * kernel checks modes with -o default_permissions); a second guess
-	 * here would only be wrong in other ways. */
-	(void)path;
-	(void)mask;
-	return 0;
+	/* Only asked without default_permissions, i.e. of the mounting user
+	 * (or root with allow_root): answer from the modes shown, as the
+	 * kernel would, so that `test -x` and os.access() tell the truth.
+	 * The server still has the last word on every operation. */
+	struct stat st;
+	int rc = jfs_getattr(path, &st, NULL);
+	if (rc < 0)
+		return rc;
+	struct fuse_context *caller = fuse_get_context();
+	gid_t few[64];
+	g_autofree gid_t *many = NULL;
+	gid_t *groups = few;
+	int ngroups = fuse_getgroups(G_N_ELEMENTS(few), few);
+	if (ngroups > (int)G_N_ELEMENTS(few)) {
+		many = g_new(gid_t, ngroups);
+		int n = fuse_getgroups(ngroups, many);
+		groups = many;
+		ngroups = n <= ngroups ? n : 0;
+	}
+	if (ngroups < 0)
+		ngroups = 0; /* /proc unreadable: the primary group only */
+	return attrs_check_access(&st, mask, caller->uid, caller->gid, groups, ngroups);
 }
-

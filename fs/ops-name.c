@@ -4,40 +4,28 @@
 #include <string.h>
 
 #include "fs/ops-name.h"
+#include "fs/symlinks.h"
 
 
-/* An absolute target inside the mounted remote directory, rewritten
- * relative to the link's directory so it resolves inside the mount
- * (sshfs -o transform_symlinks). NULL when target stays as it is. */
-static char *fs_transform_symlink(const char *root, const char *link_path,
-				  const char *target)
+/* Contained (the default): what the link may show, checking on the server
+ * the components that a ".." in the target climbs out of. NULL: EPERM. */
+static char *fs_contained_target(FsOp *op, const char *path, const char *target)
 {
-	if (target[0] != '/')
-		return NULL;
-	const char *rest;
-	if (strcmp(root, "/") == 0) {
-		rest = target + 1;
-	} else {
-		size_t len = strlen(root);
-		if (strncmp(target, root, len) != 0)
-			return NULL;
-		if (target[len] == '\0')
-			rest = "";
-		else if (target[len] == '/')
-			rest = target + len + 1;
-		else
-			return NULL; /* "/root2/x" is not inside "/root" */
+	g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+	char *shown = symlinks_contain(remote_root(op->ctx->remote), path, target, dirs);
+	for (guint i = 0; shown != NULL && i < dirs->len; i++) {
+		g_autofree char *rdir = remote_path_of(op->ctx->remote, dirs->pdata[i]);
+		SftpAttrs attrs;
+		if (sftpc_lstat(op->conn, rdir, &attrs) < 0 ||
+		    !(attrs.flags & SFTP_ATTR_PERMISSIONS) || !S_ISDIR(attrs.permissions))
+			g_clear_pointer(&shown, g_free);
 	}
-	GString *rel = g_string_new(NULL);
-	for (const char *p = link_path + 1; *p != '\0'; p++)
-		if (*p == '/')
-			g_string_append(rel, "../");
-	g_string_append(rel, rest);
-	if (rel->len == 0)
-		g_string_append_c(rel, '.');
-	else if (rel->len > 1 && rel->str[rel->len - 1] == '/')
-		g_string_truncate(rel, rel->len - 1);
-	return g_string_free(rel, FALSE);
+	if (shown == NULL && g_atomic_int_add(&op->ctx->symlinks_refused, 1) < 3) {
+		g_autofree char *escaped = g_strescape(target, NULL);
+		g_message("%s: the symlink's target \"%s\" leaves the mount, so it reads "
+			  "as EPERM (-o no_contain_symlinks shows it as it is)", path, escaped);
+	}
+	return shown;
 }
 
 int jfs_readlink(const char *path, char *buf, size_t size)
@@ -48,17 +36,21 @@ int jfs_readlink(const char *path, char *buf, size_t size)
 	int rc = fs_op_begin(&op, path);
 	if (rc < 0)
 		return rc;
-	char *target = NULL;
+	g_autofree char *target = NULL;
 	rc = sftpc_readlink(op.conn, op.rpath, &target);
 	if (rc == 0) {
-		char *rel = NULL;
-		if (op.ctx->options.transform_symlinks)
-			rel = fs_transform_symlink(remote_root(op.ctx->remote), path, target);
+		g_autofree char *shown = NULL;
+		if (op.ctx->options.contain_symlinks) {
+			shown = fs_contained_target(&op, path, target);
+			if (shown == NULL)
+				rc = -EPERM;
+		} else if (op.ctx->options.transform_symlinks) {
+			shown = symlinks_transform(remote_root(op.ctx->remote), path, target);
+		}
 		/* FUSE truncates like readlink(2); the buffer is size bytes
 		 * including the terminating NUL. */
-		g_strlcpy(buf, rel ? rel : target, size);
-		g_free(rel);
-		g_free(target);
+		if (rc == 0)
+			g_strlcpy(buf, shown ? shown : target, size);
 	}
 	fs_op_end(&op);
 	return rc;

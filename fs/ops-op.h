@@ -27,6 +27,7 @@ struct FsContext {
 	/* Write epochs of the paths (fs/epochs.h): read-ahead and the
 	 * re-open check tell other handles' changes from their own. */
 	FsEpochs epochs;
+	gint symlinks_refused; /* links shown as EPERM, for a bounded log */
 };
 
 /* One operation's borrowed connection and remote path. */

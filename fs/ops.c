@@ -15,7 +15,12 @@
 void fs_options_init(FsOptions *options)
 {
 	memset(options, 0, sizeof(*options));
-	options->idmap = FS_IDMAP_NONE;
+	/* The remote login user's files are the local user's: git and
+	 * cp -a expect owners they know (sshfs's default is none). */
+	options->idmap = FS_IDMAP_USER;
+	/* A server's links must not lead local programs out of the mount
+	 * (sshfs 3.7.6 made contain_symlinks its default too). */
+	options->contain_symlinks = TRUE;
 	options->uid = -1;
 	options->gid = -1;
 	/* sshfs's cache_timeout default: remote changes show within 20 s,
@@ -24,6 +29,17 @@ void fs_options_init(FsOptions *options)
 	options->attr_timeout = 20.0;
 	options->dir_timeout = 20.0;
 	options->negative_timeout = 0.0;
+}
+
+/* The login directory's attributes: realpath(".") is where the server
+ * put us, whatever the mounted path. */
+static int fs_login_dir_attrs(SftpConn *conn, SftpAttrs *attrs)
+{
+	g_autofree char *home = NULL;
+	int rc = sftpc_realpath(conn, ".", &home);
+	if (rc == 0)
+		rc = sftpc_stat(conn, home, attrs);
+	return rc;
 }
 
 FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **error)
@@ -35,14 +51,17 @@ FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **err
 			    "no connection to the server: %s", g_strerror(-rc));
 		return NULL;
 	}
-	SftpAttrs root;
+	SftpAttrs root, login = { 0 };
 	rc = sftpc_stat(conn, remote_root(remote), &root);
-	remote_release(remote, conn);
 	if (rc < 0) {
+		remote_release(remote, conn);
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL,
 			    "remote path '%s': %s", remote_root(remote), g_strerror(-rc));
 		return NULL;
 	}
+	int login_rc = options->idmap == FS_IDMAP_USER ? fs_login_dir_attrs(conn, &login)
+						       : -ENOENT;
+	remote_release(remote, conn);
 
 	FsContext *ctx = g_new0(FsContext, 1);
 	ctx->remote = remote;
@@ -50,18 +69,22 @@ FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **err
 	ctx->handles = g_hash_table_new(NULL, NULL);
 	ctx->options = *options;
 	ctx->dircache = dircache_new(options->dir_timeout);
-	/* The owner of the mounted directory stands for the login user: SFTP
-	 * v3 has no way to ask who we are. */
-	ctx->ids.map_user = options->idmap == FS_IDMAP_USER &&
-			    (root.flags & SFTP_ATTR_UIDGID);
-	ctx->ids.remote_uid = root.uid;
-	ctx->ids.remote_gid = root.gid;
+	/* SFTP v3 cannot ask who we are: the owner of the login directory
+	 * stands for the login user (as in sshfs), never the owner of the
+	 * mounted directory (server:/ would make root's files ours). */
+	ctx->ids.map_user = login_rc == 0 && (login.flags & SFTP_ATTR_UIDGID);
+	ctx->ids.remote_uid = login.uid;
+	ctx->ids.remote_gid = login.gid;
 	ctx->ids.local_uid = getuid();
 	ctx->ids.local_gid = getgid();
+	ctx->ids.hide_others = ctx->ids.map_user && options->allow_other;
+	attrs_read_overflow_ids(&ctx->ids);
 	ctx->ids.force_uid = options->uid;
 	ctx->ids.force_gid = options->gid;
 	if (options->idmap == FS_IDMAP_USER && !ctx->ids.map_user)
-		g_warning("idmap=user: the server sends no owners, nothing to map");
+		g_warning("idmap=user: %s, so the remote owners show as they are",
+			  login_rc < 0 ? "the login directory cannot be read"
+				       : "the server sends no owners");
 	return ctx;
 }
 

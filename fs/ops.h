@@ -30,11 +30,16 @@ typedef enum {
 	FS_IDMAP_NONE,  /* show the server's numeric uid/gid as they are */
 	FS_IDMAP_USER,  /* the remote login user/group show as the local
 			 * user/group, and chown to the local user sends
-			 * the remote login user (sshfs -o idmap=user) */
+			 * the remote login user (sshfs -o idmap=user);
+			 * under allow_other every other remote id shows as
+			 * the overflow id (nobody) */
 } FsIdmap;
 
 typedef struct {
 	FsIdmap idmap;
+	gboolean allow_other;        /* others may enter the mount: the kernel
+				      * checks modes (default_permissions),
+				      * and foreign remote ids are hidden */
 	gint64 uid;                  /* uid=N: every file shows this owner
 				      * (applied after idmap); -1 = unset */
 	gint64 gid;                  /* gid=N likewise; -1 = unset */
@@ -45,6 +50,9 @@ typedef struct {
 				      * the mounted remote directory are
 				      * made relative, so they resolve
 				      * inside the mount (sshfs option) */
+	gboolean contain_symlinks;   /* readlink shows only targets that stay
+				      * inside the mount (fs/symlinks.h);
+				      * the default */
 	double entry_timeout;        /* seconds the kernel caches names */
 	double attr_timeout;         /* seconds the kernel caches attributes */
 	double dir_timeout;          /* seconds the kernel keeps a directory
@@ -53,15 +61,16 @@ typedef struct {
 				      * file"; 0 = not at all */
 } FsOptions;
 
-/* Defaults: idmap none, no uid/gid override, no symlink options, 1 s
- * entry and attribute timeouts, no negative caching. */
+/* Defaults: idmap user, contained symlinks, no uid/gid override, 20 s
+ * entry, attribute and listing timeouts, no negative caching. */
 void fs_options_init(FsOptions *options);
 
 /* The mount's state, passed to fuse_new as user_data and found again
  * through fuse_get_context()->private_data. */
 typedef struct FsContext FsContext;
 
-/* Stats the remote root to learn the login user's uid/gid (for idmap).
+/* Stats the remote root, and the login directory (realpath ".") to learn
+ * the login user's uid/gid for idmap, as sshfs does.
  * remote is borrowed: it must outlive the context (free the context
  * first). The options are copied. */
 FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **error);

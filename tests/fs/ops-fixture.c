@@ -218,6 +218,7 @@ static int fuse_server(const Variant *variant, const char *backend, const char *
 		FsOptions options;
 		fs_options_init(&options);
 		options.transform_symlinks = variant->transform_symlinks;
+		options.contain_symlinks = !variant->transform_symlinks;
 		options.negative_timeout = variant->negative_timeout;
 		ctx = fs_context_new(remote, &options, &error);
 	}

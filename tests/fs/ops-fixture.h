@@ -27,7 +27,7 @@
 #define GIB (1024LL * 1024 * 1024)
 
 typedef struct {
-	gboolean transform_symlinks;
+	gboolean transform_symlinks; /* and not contained: as sshfs shows them */
 	double negative_timeout;
 	gboolean expect_lost;   /* the re-open warning is expected */
 	const char *denied;     /* sftp-server -P: requests it refuses (and

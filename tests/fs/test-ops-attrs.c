@@ -40,8 +40,25 @@ static void test_attrs(void)
 	g_assert_cmpuint(st.st_uid, ==, 55);
 	g_assert_cmpuint(st.st_gid, ==, 66);
 
-	ids.map_user = FALSE;
 	ids.force_uid = ids.force_gid = -1;
+	/* allow_other: foreign owners show as nobody, the login user's as
+	 * the local user's. */
+	ids.hide_others = TRUE;
+	ids.overflow_uid = 65534;
+	ids.overflow_gid = 65533;
+	attrs_to_stat(&a, &ids, &st);
+	g_assert_cmpuint(st.st_uid, ==, 0);
+	g_assert_cmpuint(st.st_gid, ==, 65533);
+	a.uid = 1001;
+	a.gid = 100;
+	attrs_to_stat(&a, &ids, &st);
+	g_assert_cmpuint(st.st_uid, ==, 65534);
+	g_assert_cmpuint(st.st_gid, ==, 0);
+	a.uid = 1000;
+	a.gid = 4242;
+	ids.hide_others = FALSE;
+
+	ids.map_user = FALSE;
 	attrs_to_stat(&a, &ids, &st);
 	g_assert_cmpuint(st.st_uid, ==, 1000);
 
@@ -70,6 +87,33 @@ static void test_attrs(void)
 	g_assert_true(attrs_set_times(&set, NULL, NULL, 77));
 	g_assert_cmpuint(set.atime, ==, 77);
 	g_assert_cmpuint(set.mtime, ==, 77);
+}
+
+/* access(2) as the kernel answers it from the mode bits. */
+static void test_access_bits(void)
+{
+	struct stat st = { .st_mode = S_IFREG | 0640, .st_uid = 10, .st_gid = 20 };
+	gid_t groups[] = { 5, 20 };
+	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 10, 99, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 99, NULL, 0), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 20, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, W_OK, 11, 20, NULL, 0), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 2), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 1), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, F_OK, 11, 99, NULL, 0), ==, 0);
+	/* The owner's bits decide for the owner, even when others have more. */
+	st.st_mode = S_IFREG | 0077;
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 10, 20, NULL, 0), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, NULL, 0), ==, 0);
+	/* root: read and write anything, execute what has an x bit. */
+	st.st_mode = S_IFREG | 0666; /* sshfs's tst_access: 0666 is not X_OK */
+	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 0, 0, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 20, NULL, 0), ==, -EACCES);
+	st.st_mode = S_IFREG | 0001;
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, 0);
+	st.st_mode = S_IFDIR | 0;
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, 0);
 }
 
 /* ---- the mount ---- */
@@ -230,6 +274,7 @@ int main(int argc, char **argv)
 {
 	ops_tests_init(&argc, &argv);
 	g_test_add_func("/fs/ops/attrs", test_attrs);
+	g_test_add_func("/fs/ops/access-bits", test_access_bits);
 	ADD("/fs/ops/getattr", plain, test_getattr);
 	ADD("/fs/ops/chmod-chown", plain, test_chmod_chown);
 	ADD("/fs/ops/utimens", plain, test_utimens);

@@ -408,21 +408,28 @@ def test_symlinks_relative_and_absolute(sd):
         os.symlink("target", f"{M}/rel")
         os.symlink("../target", f"{M}/sub/up")
         os.symlink(f"{B}/target", f"{M}/abs")
-        os.symlink("/nowhere/at/all", f"{M}/dangling")
+        os.symlink("nowhere/at/all", f"{M}/dangling")
+        os.symlink("/nowhere/at/all", f"{M}/outside")
         r = {"rel": [os.readlink(f"{M}/rel"), get(f"{M}/rel").decode()],
              "up": [os.readlink(f"{M}/sub/up"), get(f"{M}/sub/up").decode()],
-             "abs": os.readlink(f"{M}/abs"),
+             "abs": [os.readlink(f"{M}/abs"), get(f"{M}/abs").decode()],
              "dangling": [os.readlink(f"{M}/dangling"), err(os.stat, f"{M}/dangling")],
+             "outside": [err(os.readlink, f"{M}/outside"), err(os.stat, f"{M}/outside")],
              "lstat": stat.S_ISLNK(os.lstat(f"{M}/rel").st_mode),
              "eexist": err(os.symlink, "x", f"{M}/rel"),
              "einval": err(os.readlink, f"{M}/target")}
         print(json.dumps(r))
     """, M=m, B=str(b))
+    # Contained by default: an absolute link into the mount shows relative,
+    # one out of it reads as EPERM; the server keeps what was written.
     assert out == {"rel": ["target", "pointed at"], "up": ["../target", "pointed at"],
-                   "abs": f"{b}/target", "dangling": ["/nowhere/at/all", "ENOENT"],
+                   "abs": [f"../{b.name}/target", "pointed at"],
+                   "dangling": ["nowhere/at/all", "ENOENT"],
+                   "outside": ["EPERM", "EPERM"],
                    "lstat": True, "eexist": "EEXIST", "einval": "EINVAL"}
     assert os.readlink(b / "sub" / "up") == "../target"
     assert os.readlink(b / "abs") == f"{b}/target"
+    assert os.readlink(b / "outside") == "/nowhere/at/all"
 
 
 @pytest.fixture
@@ -438,15 +445,51 @@ def links_on_backend():
     os.symlink(str(BACKEND_HOME), b / "home")
     os.symlink("/etc/hostname", b / "outside")
     os.symlink("nothing", b / "dangling")
-    for p in ("target", "sub", "rel", "sub/abs", "home", "outside", "dangling"):
+    os.symlink("../../..", b / "sub" / "up3")       # out of the mount
+    os.symlink("../sub/..", b / "sub" / "roundabout")  # ".." after a directory
+    os.symlink(".", b / "dot")
+    os.symlink("dot/../..", b / "via-link")  # ".." after a link: leaves the mount
+    for p in ("target", "sub", "rel", "sub/abs", "home", "outside", "dangling",
+              "sub/up3", "sub/roundabout", "dot", "via-link"):
         backend_chown(b / p)
     yield name
     remove_scratch(name)
 
 
+LINKS = ("rel", "sub/abs", "home", "outside", "dangling", "sub/up3", "sub/roundabout",
+         "via-link")
+
+
+def test_symlinks_are_contained_by_default(mount, links_on_backend):
+    name = links_on_backend
+    out = run_py("""
+        d = f"{M}/{N}"
+        print(json.dumps({l: err(os.readlink, f"{d}/{l}") or os.readlink(f"{d}/{l}")
+                          for l in LINKS} | {"via": get(f"{d}/sub/abs").decode()}))
+    """, M=str(mount[0]), N=name, LINKS=LINKS)
+    # Relative links that stay inside pass, absolute ones into the mount
+    # show relative, every other one reads as EPERM.
+    assert out == {"rel": "target", "sub/abs": f"../../{name}/target", "home": "..",
+                   "outside": "EPERM", "dangling": "nothing", "sub/up3": "EPERM",
+                   "sub/roundabout": "../sub/..", "via-link": "EPERM",
+                   "via": "pointed at\n"}
+
+
+def test_no_contain_symlinks_shows_them_as_stored(lab_up, jumpfs_bin, pytestconfig,
+                                                  links_on_backend):
+    name = links_on_backend
+    with own_mount(jumpfs_bin, pytestconfig, "no_contain_symlinks") as (m, _):
+        out = run_py("""
+            d = f"{M}/{N}"
+            print(json.dumps({l: os.readlink(f"{d}/{l}") for l in LINKS}))
+        """, M=str(m), N=name, LINKS=LINKS)
+    b = BACKEND_HOME / name
+    assert out == {l: os.readlink(b / l) for l in LINKS}
+
+
 def test_transform_symlinks(lab_up, jumpfs_bin, pytestconfig, links_on_backend):
     name = links_on_backend
-    with own_mount(jumpfs_bin, pytestconfig, "transform_symlinks") as (m, _):
+    with own_mount(jumpfs_bin, pytestconfig, "no_contain_symlinks,transform_symlinks") as (m, _):
         out = run_py("""
             d = f"{M}/{N}"
             print(json.dumps({l: os.readlink(f"{d}/{l}") for l in
@@ -500,22 +543,46 @@ def owned_files():
     remove_scratch(name)
 
 
-def test_idmap_user(lab_up, jumpfs_bin, pytestconfig, owned_files):
+def test_idmap_user_is_the_default(mount, owned_files):
     import pwd
     me = pwd.getpwnam(labmod.JFS_USER)
     remote = pwd.getpwnam(labmod.BACKEND.user)
     assert me.pw_uid != remote.pw_uid
-    with own_mount(jumpfs_bin, pytestconfig, "idmap=user") as (m, _):
-        owners = _owners(m, owned_files)
-        # chown to oneself sends the remote login user back
-        out = run_py("""
-            p = f"{M}/{N}/mine"
-            print(json.dumps([err(os.chown, p, UID, GID), err(os.chown, p, 0, -1)]))
-        """, M=str(m), N=owned_files, UID=me.pw_uid, GID=me.pw_gid)
+    m = mount[0]
+    owners = _owners(m, owned_files)
+    # chown to oneself sends the remote login user back; chgrp to one's
+    # own group sends the remote login user's group, not a foreign gid.
+    out = run_py("""
+        p = f"{M}/{N}/mine"
+        print(json.dumps([err(os.chown, p, UID, GID), err(os.chown, p, -1, GID),
+                          err(os.chown, p, 0, -1)]))
+    """, M=str(m), N=owned_files, UID=me.pw_uid, GID=me.pw_gid)
+    # Without allow_other, other owners show as they are (as sshfs).
     assert owners == [[me.pw_uid, me.pw_gid], [0, 0]]
-    assert out == [0, "EPERM"]
+    assert out == [0, 0, "EPERM"]
     st = os.stat(BACKEND_HOME / owned_files / "mine")
     assert (st.st_uid, st.st_gid) == (remote.pw_uid, remote.pw_gid)
+
+
+def test_idmap_none_shows_the_servers_numbers(lab_up, jumpfs_bin, pytestconfig, owned_files):
+    import pwd
+    remote = pwd.getpwnam(labmod.BACKEND.user)
+    with own_mount(jumpfs_bin, pytestconfig, "idmap=none") as (m, _):
+        owners = _owners(m, owned_files)
+    assert owners == [[remote.pw_uid, remote.pw_gid], [0, 0]]
+
+
+def test_login_user_comes_from_the_login_directory(lab_up, jumpfs_bin, pytestconfig):
+    # server3:/ is owned by root; the login user is still the owner of
+    # the login directory: root's files must not become ours.
+    import pwd
+    me = pwd.getpwnam(labmod.JFS_USER)
+    with own_mount(jumpfs_bin, pytestconfig, source=f"{labmod.SERVER3}:/") as (m, _):
+        out = run_py("""
+            print(json.dumps([[s.st_uid, s.st_gid] for s in
+                              (os.stat(M), os.stat(f"{M}/etc"), os.stat(f"{M}{HOME}"))]))
+        """, M=str(m), HOME=str(BACKEND_HOME))
+    assert out == [[0, 0], [0, 0], [me.pw_uid, me.pw_gid]]
 
 
 def test_uid_and_gid_options(lab_up, jumpfs_bin, pytestconfig, owned_files):
@@ -524,32 +591,50 @@ def test_uid_and_gid_options(lab_up, jumpfs_bin, pytestconfig, owned_files):
     assert owners == [[4242, 4343], [4242, 4343]]
 
 
-def test_without_default_permissions_the_server_decides(mount, owned_files):
-    import pwd
-    remote = pwd.getpwnam(labmod.BACKEND.user)
+def test_access_checks_the_modes_shown(sd):
+    m, b = sd
+    (b / "rootfile").write_text("root's\n")
+    (b / "rootfile").chmod(0o644)
+    (b / "rw").write_text("x")
+    (b / "rw").chmod(0o666)
+    backend_chown(b / "rw")
+    (b / "run").write_text("x")
+    (b / "run").chmod(0o700)
+    backend_chown(b / "run")
     out = run_py("""
-        d = f"{M}/{N}"
-        st = os.stat(f"{d}/mine")
-        print(json.dumps([st.st_uid, oct(stat.S_IMODE(st.st_mode)), get(f"{d}/mine").decode(),
-                          err(os.open, f"{d}/rootfile", os.O_WRONLY)]))
-    """, M=str(mount[0]), N=owned_files)
-    # 0600 and owned by the remote user, not jfsuser: still readable, since
-    # the server checks as the login user; root's file is not writable.
-    assert out == [remote.pw_uid, "0o600", "mine\n", "EACCES"]
+        a = lambda n, m: os.access(f"{M}/{n}", m)
+        print(json.dumps([a("rootfile", os.R_OK), a("rootfile", os.W_OK),
+                          a("rw", os.R_OK | os.W_OK), a("rw", os.X_OK),
+                          a("run", os.X_OK), a("nothing", os.F_OK),
+                          err(os.open, f"{M}/rootfile", os.O_WRONLY)]))
+    """, M=m)
+    # As the kernel would answer: root's 0644 file is readable, not
+    # writable; 0666 is not executable (sshfs's tst_access); and the
+    # server agrees when it comes to opening.
+    assert out == [True, False, True, False, True, False, "EACCES"]
 
 
-def test_default_permissions_and_allow_other(lab_up, jumpfs_bin, pytestconfig, owned_files):
+def test_allow_other_implies_default_permissions(lab_up, jumpfs_bin, pytestconfig,
+                                                 owned_files):
     assert "user_allow_other" in Path("/etc/fuse.conf").read_text()
-    with own_mount(jumpfs_bin, pytestconfig, "default_permissions,allow_other") as (m, _):
+    with own_mount(jumpfs_bin, pytestconfig, "allow_other") as (m, _):
+        options = [line.split()[3] for line in open("/proc/mounts")
+                   if line.split()[1] == str(m)][0].split(",")
         out = run_py("""
             d = f"{M}/{N}"
-            print(json.dumps([err(get, f"{d}/mine"), get(f"{d}/rootfile").decode()]))
+            print(json.dumps([get(f"{d}/mine").decode(), get(f"{d}/rootfile").decode()]))
         """, M=str(m), N=owned_files)
+        owners = _owners(m, owned_files)
         # allow_other: another user (root here) may look in
         as_root = sorted(os.listdir(m / owned_files))
         root_reads = (m / owned_files / "mine").read_text()
-    # The kernel checks the modes as shown: 0600 of another uid -> EACCES.
-    assert out == ["EACCES", "root's\n"]
+    assert "default_permissions" in options
+    assert out == ["mine\n", "root's\n"]
+    import pwd
+    me = pwd.getpwnam(labmod.JFS_USER)
+    # Foreign owners show as the overflow ids (nobody), so that no local
+    # user gains rights by a numeric coincidence.
+    assert owners == [[me.pw_uid, me.pw_gid], [65534, 65534]]
     assert as_root == ["mine", "rootfile"]
     assert root_reads == "mine\n"
 
@@ -735,7 +820,7 @@ def test_what_sftp_v3_cannot_do(sd):
     """, M=m)
     assert out == {"mkfifo": "EPERM", "mknod": "EPERM", "getxattr": "ENOTSUP",
                    "setxattr": "ENOTSUP", "nlink": 1, "ctime_is_mtime": True,
-                   "access_000": True, "open_000": "EACCES"}
+                   "access_000": False, "open_000": "EACCES"}
     assert os.stat(b / "f").st_nlink == 2
     assert sorted(os.listdir(b)) == ["f", "g"]
 

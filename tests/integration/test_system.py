@@ -83,6 +83,12 @@ INNER = textwrap.dedent(r'''
                         if time.monotonic() > deadline:
                             break
                         time.sleep(0.2)
+            # Commands whose outcome the test judges (e.g. another user
+            # trying a file): [rc, stdout, stderr] each.
+            out["probes"] = []
+            for command in spec.get("probes", []):
+                p = subprocess.run(command, capture_output=True, text=True, timeout=60)
+                out["probes"].append([p.returncode, p.stdout, p.stderr])
             out["daemon_uids"] = []
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
@@ -129,14 +135,15 @@ def system(lab, jumpfs_bin):
 
 
 def in_namespace(system, mountpoint, command, net=False, dev_log=False, marker=None,
-                 after_mount=(), fstab=None):
+                 after_mount=(), fstab=None, probes=()):
     """Runs command (mount ...) as root in a private mount namespace, no
     terminal; returns what the helper saw. Kills what it left, pass or fail."""
     spec = {"mountpoint": str(mountpoint), "resolv": str(system / "resolv.conf"),
             "bin": str(system / "bin"), "command": [str(c) for c in command],
             "dev_log": dev_log, "olddev": str(system / "olddev"), "marker": marker,
             "after_mount": [[str(c) for c in command] for command in after_mount],
-            "fstab": str(fstab) if fstab else None}
+            "fstab": str(fstab) if fstab else None,
+            "probes": [[str(c) for c in command] for command in probes]}
     unshare = ["unshare", "--mount"] + (["--net"] if net else [])
     try:
         proc = subprocess.run(["setsid", "-w", *unshare, sys.executable,

@@ -32,9 +32,11 @@ def lab_up(request):
 
 @pytest.fixture(scope="module")
 def mount(lab_up, jumpfs_bin, pytestconfig):
-    """With idmap=user, as one mounts for git (which refuses a repository
-    owned by someone else) and cp -a (which gives files to their owner)."""
-    with own_mount(jumpfs_bin, pytestconfig, "idmap=user") as m:
+    """With the default options: git (which refuses a repository owned by
+    someone else) and cp -a (which gives files to their owner) need the
+    default idmap=user, and trees of relative links pass the default
+    contain_symlinks."""
+    with own_mount(jumpfs_bin, pytestconfig) as m:
         yield m[0]
 
 
@@ -69,7 +71,8 @@ DIR_MODES = (0o755, 0o750, 0o700, 0o775)
 def make_tree(root, files=300, seed=1234):
     """A deterministic tree under root: nested directories, files of mixed
     sizes (empty to 300 KB) and modes, relative symlinks to files, to
-    directories and dangling, one absolute symlink, two hard links, and
+    directories and dangling, one climbing out of a directory and back in
+    with "..", two hard links, and
     fixed mtimes. Owned by the lab user."""
     rng = random.Random(seed)
     root = Path(root)
@@ -94,7 +97,7 @@ def make_tree(root, files=300, seed=1234):
         os.symlink(target.name, link)
     os.symlink("dir00", root / "dirlink")
     os.symlink("does/not/exist", root / "dangling")
-    os.symlink("/etc/hostname", root / "absolute")
+    os.symlink("../" * len(dirs[1].parts) + "dirlink", root / dirs[1] / "updown")
     os.link(made[0], root / "hardlink-a")
     os.link(made[1], root / "dir00" / "hardlink-b")
     pw = pwd.getpwnam(labmod.JFS_USER)
