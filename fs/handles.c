@@ -314,6 +314,7 @@ void fs_dir_close(FsDir *dir)
 	dir->next = 0;
 	dir->pos = 0;
 	dir->eof = FALSE;
+	dir->dots_seen = 0;
 	dir->cached = FALSE;
 }
 

@@ -75,6 +75,8 @@ typedef struct {
 			       * a whole cached listing (shared, read-only) */
 	guint next;           /* index in batch of the next entry */
 	gboolean eof;
+	guint dots_seen;      /* 1: "." listed, 2: ".." listed (the server
+			       * may not send them twice) */
 	gboolean cached;      /* batch is a cached listing: no SFTP handle */
 	GPtrArray *collect;   /* copies of the entries listed so far, for the
 			       * listing cache; NULL when not collecting */

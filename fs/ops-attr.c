@@ -24,7 +24,7 @@ int jfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		SftpAttrs attrs;
 		rc = fs_stat_path(&op, op.rpath, &attrs);
 		if (rc == 0)
-			attrs_to_stat(&attrs, &op.ctx->ids, st);
+			fs_attrs_to_stat(op.ctx, path, &attrs, st);
 		fs_op_end(&op);
 	}
 	return rc;

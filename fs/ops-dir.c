@@ -12,6 +12,11 @@
 
 #include "fs/ops-dir.h"
 
+/* More entries than any real directory has: a server that answers every
+ * READDIR forever gets an error, not an endless listing. (Streamed, so
+ * this bounds time, not memory.) */
+#define FS_DIR_MAX_ENTRIES 4000000
+
 int jfs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	FsContext *ctx = fs_ctx();
@@ -75,24 +80,41 @@ static int fs_dir_reopen(FsDir *dir, const char *path)
 }
 
 /* The next entry (still owned by dir->batch; consume it by advancing
- * dir->next and dir->pos). Returns 1, 0 at the end, or -errno. */
-static int fs_dir_peek(FsDir *dir, SftpName **entry)
+ * dir->next and dir->pos). Returns 1, 0 at the end, or -errno. A second
+ * "." or ".." is skipped; a listing longer than FS_DIR_MAX_ENTRIES is a
+ * server that never ends it: EIO. */
+static int fs_dir_peek(FsDir *dir, const char *path, SftpName **entry)
 {
-	if (dir->next >= dir->batch->len) {
-		if (dir->eof)
-			return 0;
-		g_ptr_array_set_size(dir->batch, 0);
-		dir->next = 0;
-		int rc = sftpc_readdir(dir->conn, &dir->handle, dir->batch);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 || dir->batch->len == 0) {
-			dir->eof = TRUE;
-			return 0;
+	for (;;) {
+		if (dir->next >= dir->batch->len) {
+			if (dir->eof)
+				return 0;
+			if (dir->pos >= FS_DIR_MAX_ENTRIES) {
+				g_warning("%s: the server lists more than %d entries and "
+					  "does not stop: giving up the listing", path,
+					  FS_DIR_MAX_ENTRIES);
+				return -EIO;
+			}
+			g_ptr_array_set_size(dir->batch, 0);
+			dir->next = 0;
+			int rc = sftpc_readdir(dir->conn, &dir->handle, dir->batch);
+			if (rc < 0)
+				return rc;
+			if (rc == 0 || dir->batch->len == 0) {
+				dir->eof = TRUE;
+				return 0;
+			}
 		}
+		*entry = g_ptr_array_index(dir->batch, dir->next);
+		if (!fs_is_dot_or_dotdot((*entry)->name))
+			return 1;
+		guint bit = (*entry)->name[1] == '\0' ? 1 : 2;
+		if (!(dir->dots_seen & bit)) {
+			dir->dots_seen |= bit;
+			return 1;
+		}
+		dir->next++; /* a duplicate: not an entry of ours */
 	}
-	*entry = g_ptr_array_index(dir->batch, dir->next);
-	return 1;
 }
 
 static void fs_dir_advance(FsDir *dir)
@@ -103,11 +125,19 @@ static void fs_dir_advance(FsDir *dir)
 
 /* What the kernel gets for one entry: attributes only when it asked for
  * them (readdirplus) and we know them. */
-static enum fuse_fill_dir_flags fs_dir_entry_stat(FsContext *ctx, const SftpName *entry,
+static enum fuse_fill_dir_flags fs_dir_entry_stat(FsContext *ctx, const char *path,
+						  const SftpName *entry,
 						  enum fuse_readdir_flags flags,
 						  struct stat *st)
 {
 	attrs_to_stat(&entry->attrs, &ctx->ids, st);
+	if (S_ISREG(st->st_mode) && entry->nlink > 1) {
+		/* OpenSSH's longname tells the link count: show it, and
+		 * keep it for a stat of the name (fs/nlinks.h). */
+		st->st_nlink = entry->nlink;
+		g_autofree char *child = g_build_path("/", path, entry->name, NULL);
+		fs_nlinks_learn(ctx->nlinks, child, &entry->attrs, entry->nlink);
+	}
 	if (!(entry->attrs.flags & SFTP_ATTR_PERMISSIONS)) {
 		st->st_mode = 0; /* type unknown: the kernel will look it up */
 		return 0;
@@ -138,6 +168,7 @@ static void fs_dir_collect(FsDir *dir, const SftpName *entry)
 	SftpName *copy = g_new(SftpName, 1);
 	copy->name = g_strdup(entry->name);
 	copy->attrs = entry->attrs;
+	copy->nlink = entry->nlink;
 	g_ptr_array_add(dir->collect, copy);
 }
 
@@ -157,7 +188,7 @@ int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	if (!usable || offset != dir->pos) {
 		rc = fs_dir_reopen(dir, path);
 		while (rc == 0 && dir->pos < offset) {
-			rc = fs_dir_peek(dir, &entry);
+			rc = fs_dir_peek(dir, path, &entry);
 			if (rc == 1) {
 				fs_dir_advance(dir);
 				rc = 0;
@@ -169,11 +200,11 @@ int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 
 	int filled = 0;
 	while (rc >= 0) {
-		rc = fs_dir_peek(dir, &entry);
+		rc = fs_dir_peek(dir, path, &entry);
 		if (rc <= 0)
 			break;
 		struct stat st;
-		enum fuse_fill_dir_flags fill = fs_dir_entry_stat(ctx, entry, flags, &st);
+		enum fuse_fill_dir_flags fill = fs_dir_entry_stat(ctx, path, entry, flags, &st);
 		if (filler(buf, entry->name, &st, dir->pos + 1, fill) != 0) {
 			rc = 0; /* the kernel's buffer is full: keep entry */
 			break;

@@ -227,7 +227,7 @@ int jfs_fgetattr(FsFile *file, const char *path, struct stat *st)
 	SftpAttrs attrs;
 	int rc = jfs_ffstat(file, path, &attrs);
 	if (rc == 0)
-		attrs_to_stat(&attrs, &fs_ctx()->ids, st);
+		fs_attrs_to_stat(fs_ctx(), path, &attrs, st);
 	return rc;
 }
 

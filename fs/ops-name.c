@@ -78,6 +78,8 @@ int jfs_unlink(const char *path)
 		return rc;
 	rc = sftpc_remove(op.conn, op.rpath);
 	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, FALSE, rc);
+	if (rc == 0)
+		fs_nlinks_removed(op.ctx->nlinks, path, NULL, fs_forget_attrs);
 	fs_changed(op.ctx, path, FALSE);
 	fs_op_end(&op);
 	return rc;
@@ -156,10 +158,63 @@ int jfs_rename(const char *from, const char *to, unsigned int flags)
 		rc = fs_fix_notempty(op.conn, rto, rc);
 	rc = fs_fix_failure(op.conn, rto, NULL, 0, FALSE, rc);
 	g_free(rto);
+	if (rc == 0) {
+		/* what it replaced, then the name itself */
+		fs_nlinks_removed(op.ctx->nlinks, to, NULL, fs_forget_attrs);
+		fs_nlinks_removed(op.ctx->nlinks, from, to, NULL);
+	}
 	fs_changed(op.ctx, from, TRUE);
 	fs_changed(op.ctx, to, TRUE);
 	fs_op_end(&op);
 	return rc;
+}
+
+/* How many READDIR replies a link(2) reads to find the new name's count:
+ * a few thousand entries, enough for the directories hard links live in
+ * (git's objects, backups); beyond that the count is guessed. */
+#define LINK_COUNT_MAX_REPLIES 32
+
+/* The new name's link count from its directory's listing (OpenSSH's
+ * longname); 0 when not found. */
+static uint32_t fs_listed_nlink(SftpConn *conn, const char *rto)
+{
+	g_autofree char *dir = g_path_get_dirname(rto);
+	g_autofree char *base = g_path_get_basename(rto);
+	SftpHandle handle;
+	if (sftpc_opendir(conn, dir, &handle) < 0)
+		return 0;
+	GPtrArray *names = g_ptr_array_new_with_free_func((GDestroyNotify)sftp_name_free);
+	uint32_t nlink = 0;
+	for (int replies = 0; nlink == 0 && replies < LINK_COUNT_MAX_REPLIES; replies++) {
+		if (sftpc_readdir(conn, &handle, names) <= 0)
+			break;
+		for (guint i = 0; i < names->len && nlink == 0; i++) {
+			const SftpName *name = names->pdata[i];
+			if (strcmp(name->name, base) == 0)
+				nlink = name->nlink;
+		}
+		g_ptr_array_set_size(names, 0);
+	}
+	g_ptr_array_unref(names);
+	sftpc_close_detached(conn, &handle);
+	return nlink;
+}
+
+/* After link(from, to): both names show the file's new count at once
+ * (the kernel asks again, see jfs_init). */
+static void fs_link_count(FsOp *op, const char *from, const char *to, const char *rto)
+{
+	SftpAttrs attrs;
+	if (sftpc_lstat(op->conn, rto, &attrs) < 0)
+		return;
+	uint32_t nlink = fs_listed_nlink(op->conn, rto);
+	if (nlink < 2) /* not listed (or not told): one more than we knew */
+		nlink = fs_nlinks_get(op->ctx->nlinks, from, &attrs) + 1;
+	/* libfuse gives each path its own inode, so the kernel still holds
+	 * the old count of from (and of its other names): make it ask
+	 * again. Only attributes and pages are dropped, nothing the
+	 * kernel's link(2) holds locked. */
+	fs_nlinks_linked(op->ctx->nlinks, from, to, &attrs, nlink, fs_forget_attrs);
 }
 
 int jfs_link(const char *from, const char *to)
@@ -178,7 +233,10 @@ int jfs_link(const char *from, const char *to)
 		rc = -EPERM;
 	rc = fs_fix_exists(op.conn, rto, rc);
 	rc = fs_fix_failure(op.conn, rto, NULL, 0, TRUE, rc);
+	if (rc == 0)
+		fs_link_count(&op, from, to, rto);
 	g_free(rto);
+	fs_changed(op.ctx, from, FALSE);
 	fs_changed(op.ctx, to, FALSE);
 	fs_op_end(&op);
 	return rc;

@@ -197,3 +197,19 @@ int fs_setstat_path(const char *path, const SftpAttrs *attrs)
 	fs_op_end(&op);
 	return rc;
 }
+
+void fs_attrs_to_stat(FsContext *ctx, const char *path, const SftpAttrs *attrs,
+		      struct stat *st)
+{
+	attrs_to_stat(attrs, &ctx->ids, st);
+	if (path != NULL)
+		st->st_nlink = fs_nlinks_get(ctx->nlinks, path, attrs);
+}
+
+void fs_forget_attrs(const char *path)
+{
+	struct fuse *fuse = fuse_get_context()->fuse;
+	/* -ENOENT: the kernel never looked it up, nothing to forget. */
+	if (fuse != NULL)
+		fuse_invalidate_path(fuse, path);
+}

@@ -12,6 +12,7 @@
 #include "fs/attrs.h"
 #include "fs/dircache.h"
 #include "fs/handles.h"
+#include "fs/nlinks.h"
 #include "fs/ops.h"
 #include "fs/sftp.h"
 
@@ -20,6 +21,7 @@ struct FsContext {
 	FsOptions options;
 	FsIdMap ids;          /* remote login ids come from a stat of the root */
 	DirCache *dircache;   /* listings the kernel holds */
+	FsNlinks *nlinks;     /* link counts learnt from listings and links */
 	/* Every FsFile/FsDir handed to the kernel and not released yet, so
 	 * that destroy can close what an unmount left open. */
 	GMutex handles_lock;
@@ -92,5 +94,12 @@ gboolean fs_is_dot_or_dotdot(const char *name);
 /* Stat of rpath as the mount shows it (lstat, or stat with
  * follow_symlinks falling back to lstat for dangling links). */
 int fs_stat_path(FsOp *op, const char *rpath, SftpAttrs *attrs);
+/* The kernel's cached attributes (and pages) of path go: it asks again
+ * (another name of the file changed its link count). */
+void fs_forget_attrs(const char *path);
+/* attrs of the FUSE path as the kernel gets them: owners mapped, and the
+ * link count if one is known. */
+void fs_attrs_to_stat(FsContext *ctx, const char *path, const SftpAttrs *attrs,
+		      struct stat *st);
 
 #endif

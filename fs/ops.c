@@ -69,6 +69,7 @@ FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **err
 	ctx->handles = g_hash_table_new(NULL, NULL);
 	ctx->options = *options;
 	ctx->dircache = dircache_new(options->dir_timeout);
+	ctx->nlinks = fs_nlinks_new(options->attr_timeout);
 	/* SFTP v3 cannot ask who we are: the owner of the login directory
 	 * stands for the login user (as in sshfs), never the owner of the
 	 * mounted directory (server:/ would make root's files ours). */
@@ -96,6 +97,7 @@ void fs_context_free(FsContext *ctx)
 	g_hash_table_unref(ctx->handles);
 	g_mutex_clear(&ctx->handles_lock);
 	dircache_free(ctx->dircache);
+	fs_nlinks_free(ctx->nlinks);
 	g_free(ctx);
 }
 

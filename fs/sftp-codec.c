@@ -244,6 +244,60 @@ gboolean sftp_codec_read_status(SftpReader *r, uint32_t *code, char **message)
 	return TRUE;
 }
 
+uint32_t sftp_codec_longname_nlink(const guint8 *longname, uint32_t len)
+{
+	/* A mode string first: ten characters (eleven with an ACL or
+	 * SELinux marker), starting with the type letter. */
+	uint32_t i = 0;
+	while (i < len && longname[i] != ' ')
+		i++;
+	if ((i != 10 && i != 11) || strchr("-dlcbps", longname[0]) == NULL)
+		return 0;
+	while (i < len && longname[i] == ' ')
+		i++;
+	uint64_t nlink = 0;
+	uint32_t digits = 0;
+	for (; i < len && g_ascii_isdigit(longname[i]) && digits < 10; i++, digits++)
+		nlink = nlink * 10 + (uint64_t)(longname[i] - '0');
+	if (digits == 0 || (i < len && longname[i] != ' ') || nlink > G_MAXUINT32)
+		return 0;
+	return (uint32_t)nlink;
+}
+
+static gboolean sftp_codec_name_ok(const guint8 *name, uint32_t len)
+{
+	return len > 0 && memchr(name, '\0', len) == NULL && memchr(name, '/', len) == NULL;
+}
+
+SftpEntryStatus sftp_codec_read_entry(SftpReader *r, SftpName **name, char **bad)
+{
+	const guint8 *filename, *longname;
+	uint32_t name_len, long_len;
+	SftpAttrs attrs;
+	if (!sftp_reader_string(r, &filename, &name_len) ||
+	    !sftp_reader_string(r, &longname, &long_len) || !sftp_reader_attrs(r, &attrs))
+		return SFTP_ENTRY_MALFORMED;
+	if (!sftp_codec_name_ok(filename, name_len)) {
+		if (bad != NULL) {
+			GString *shown = g_string_new(NULL);
+			for (uint32_t i = 0; i < name_len && i < 64; i++) {
+				if (filename[i] >= 0x20 && filename[i] < 0x7f && filename[i] != '\\')
+					g_string_append_c(shown, (char)filename[i]);
+				else
+					g_string_append_printf(shown, "\\x%02x", filename[i]);
+			}
+			*bad = g_string_free(shown, FALSE);
+		}
+		return SFTP_ENTRY_BAD_NAME;
+	}
+	SftpName *n = g_new(SftpName, 1);
+	n->name = g_strndup((const char *)filename, name_len);
+	n->attrs = attrs;
+	n->nlink = sftp_codec_longname_nlink(longname, long_len);
+	*name = n;
+	return SFTP_ENTRY_OK;
+}
+
 gboolean sftp_codec_read_name(SftpReader *r, SftpName **name)
 {
 	char *filename;
@@ -260,6 +314,7 @@ gboolean sftp_codec_read_name(SftpReader *r, SftpName **name)
 	SftpName *n = g_new(SftpName, 1);
 	n->name = filename;
 	n->attrs = attrs;
+	n->nlink = sftp_codec_longname_nlink(longname, len);
 	*name = n;
 	return TRUE;
 }

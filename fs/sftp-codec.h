@@ -61,9 +61,26 @@ gboolean sftp_reader_attrs(SftpReader *r, SftpAttrs *attrs);
  * some old servers omit (accepted). *message (may be NULL to ignore) is
  * newly allocated or NULL. */
 gboolean sftp_codec_read_status(SftpReader *r, uint32_t *code, char **message);
-/* One NAME entry: filename, longname (skipped), attrs. *name is newly
- * allocated (free with sftp_name_free) and set only on success. */
+/* One NAME entry: filename, longname (only its link count is read),
+ * attrs. *name is newly allocated (free with sftp_name_free) and set only
+ * on success. */
 gboolean sftp_codec_read_name(SftpReader *r, SftpName **name);
+
+typedef enum {
+	SFTP_ENTRY_OK,
+	SFTP_ENTRY_BAD_NAME,  /* well formed, but the filename is empty or
+			       * holds '/' or NUL: the reader is past it */
+	SFTP_ENTRY_MALFORMED, /* the reply is broken from here on */
+} SftpEntryStatus;
+/* A READDIR entry: like sftp_codec_read_name, but a filename no kernel
+ * can take is consumed and reported, so the rest of the reply still
+ * reads. *name is set only for SFTP_ENTRY_OK; *bad (may be NULL) gets a
+ * printable copy of a bad filename (g_free). */
+SftpEntryStatus sftp_codec_read_entry(SftpReader *r, SftpName **name, char **bad);
+
+/* The link count in an "ls -l" line ("-rw-r--r--  2 user group ..."), or
+ * 0 when the line does not look like one. */
+uint32_t sftp_codec_longname_nlink(const guint8 *longname, uint32_t len);
 /* statvfs@openssh.com / fstatvfs reply body: eleven uint64. */
 gboolean sftp_codec_read_statvfs(SftpReader *r, struct statvfs *st);
 

@@ -233,18 +233,25 @@ void sftp_name_free(SftpName *name)
 	}
 }
 
-/* Names the kernel would reject (empty, or holding '/') are dropped: a
- * server must never make us hand those to FUSE. */
-static gboolean name_ok(const char *name)
-{
-	return name[0] != '\0' && strchr(name, '/') == NULL;
-}
+/* Replies in a row made only of names the kernel cannot take before a
+ * READDIR gives up: a server that sends nothing else must not keep a
+ * readdir(3) spinning. */
+#define READDIR_MAX_EMPTY_REPLIES 16
 
 int sftpc_readdir(SftpConn *conn, const SftpHandle *handle, GPtrArray *names)
 {
 	int added = 0;
-	/* Loops only if a whole reply consisted of dropped names. */
-	while (added == 0) {
+	guint dropped = 0;
+	g_autofree char *first_bad = NULL;
+	/* Loops only while whole replies consist of dropped names. */
+	for (guint replies = 0; added == 0; replies++) {
+		if (replies == READDIR_MAX_EMPTY_REPLIES) {
+			g_warning("sftp: the server sent %u directory replies with %u names "
+				  "that no file can have ('/' or NUL in them, or empty; the "
+				  "first: \"%s\") and nothing else: giving up the listing",
+				  replies, dropped, first_bad ? first_bad : "");
+			return -EPROTO;
+		}
 		Rpc rpc;
 		uint32_t count;
 		rpc_handle_arg(conn, &rpc, SFTP_FXP_READDIR, handle);
@@ -260,14 +267,25 @@ int sftpc_readdir(SftpConn *conn, const SftpHandle *handle, GPtrArray *names)
 			err = -EPROTO;
 		for (uint32_t i = 0; err == 0 && i < count; i++) {
 			SftpName *name;
-			if (!sftp_codec_read_name(&rpc.reply, &name)) {
-				err = -EPROTO;
-			} else if (!name_ok(name->name)) {
-				g_debug("sftp: dropping bad entry name \"%s\"", name->name);
-				sftp_name_free(name);
-			} else {
+			char *bad = NULL;
+			switch (sftp_codec_read_entry(&rpc.reply, &name, &bad)) {
+			case SFTP_ENTRY_OK:
 				g_ptr_array_add(names, name);
 				added++;
+				break;
+			case SFTP_ENTRY_BAD_NAME:
+				/* The kernel must never be handed such a name. */
+				dropped++;
+				if (first_bad == NULL)
+					first_bad = bad;
+				else
+					g_free(bad);
+				break;
+			case SFTP_ENTRY_MALFORMED:
+				g_warning("sftp: a directory reply of %u entries breaks off "
+					  "at entry %u", count, i);
+				err = -EPROTO;
+				break;
 			}
 		}
 		rpc_clear(&rpc);
@@ -276,6 +294,10 @@ int sftpc_readdir(SftpConn *conn, const SftpHandle *handle, GPtrArray *names)
 		if (count == 0)
 			break; /* an empty NAME: do not spin on it */
 	}
+	if (dropped > 0)
+		g_warning("sftp: skipped %u directory entries whose names no file can have "
+			  "('/' or NUL in them, or empty; the first: \"%s\")", dropped,
+			  first_bad);
 	return added;
 }
 

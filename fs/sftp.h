@@ -38,6 +38,8 @@ typedef struct {
 typedef struct {
 	char *name;           /* entry name (no '/') */
 	SftpAttrs attrs;
+	uint32_t nlink;       /* link count from the "ls -l" longname that
+			       * OpenSSH sends; 0 = not told */
 } SftpName;
 
 #define SFTP_HANDLE_MAX 256

@@ -257,8 +257,25 @@ static void test_link(Fixture *fx, gconstpointer data)
 	REQUIRE_MOUNT(fx);
 	put_file(B(fx, "f"), "shared", -1);
 	put_file(B(fx, "other"), "", 0);
-	assert_ok(link(P(fx, "f"), P(fx, "g")));
 	struct stat a, b;
+	/* Known to the kernel before the link: its cached count must go. */
+	g_assert_cmpint(stat(P(fx, "f"), &a), ==, 0);
+	g_assert_cmpuint(a.st_nlink, ==, 1);
+	assert_ok(link(P(fx, "f"), P(fx, "g")));
+	/* Both names show the new count at once (SFTP's STAT has none:
+	 * learnt from the directory's listing). */
+	g_assert_cmpint(stat(P(fx, "f"), &a), ==, 0);
+	g_assert_cmpint(stat(P(fx, "g"), &b), ==, 0);
+	g_assert_cmpuint(a.st_nlink, ==, 2);
+	g_assert_cmpuint(b.st_nlink, ==, 2);
+	assert_ok(link(P(fx, "g"), P(fx, "h3")));
+	g_assert_cmpint(stat(P(fx, "f"), &a), ==, 0);
+	g_assert_cmpuint(a.st_nlink, ==, 3);
+	assert_ok(unlink(P(fx, "h3")));
+	g_assert_cmpint(stat(P(fx, "f"), &a), ==, 0);
+	g_assert_cmpint(stat(P(fx, "g"), &b), ==, 0);
+	g_assert_cmpuint(a.st_nlink, ==, 2);
+	g_assert_cmpuint(b.st_nlink, ==, 2);
 	g_assert_cmpint(stat(B(fx, "f"), &a), ==, 0);
 	g_assert_cmpint(stat(B(fx, "g"), &b), ==, 0);
 	g_assert_cmpuint(a.st_nlink, ==, 2);

@@ -30,6 +30,18 @@ static void test_codec(void)
 	g_assert_cmpuint(out.permissions, ==, in.permissions);
 	g_assert_cmpuint(out.atime, ==, in.atime);
 	g_assert_cmpuint(out.mtime, ==, in.mtime);
+	/* link counts from "ls -l" lines, and what is not one */
+	static const struct { const char *line; uint32_t nlink; } longnames[] = {
+		{ "-rw-r--r--    2 u g 5 Jan  1 00:00 f", 2 },
+		{ "drwxr-xr-x+ 17 u g 5 Jan  1 00:00 d", 17 },
+		{ "lrwxrwxrwx 1 u g 5 Jan  1 00:00 l -> x", 1 },
+		{ "longname", 0 }, { "", 0 }, { "-rw-r--r-- x2", 0 },
+		{ "-rw-r--r-- 99999999999 u", 0 }, { "qrw-r--r-- 2 u", 0 },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(longnames); i++)
+		g_assert_cmpuint(sftp_codec_longname_nlink((const guint8 *)longnames[i].line,
+							   strlen(longnames[i].line)),
+				 ==, longnames[i].nlink);
 	/* every truncation fails, none reads past the end */
 	for (size_t n = 0; n < b.len; n++) {
 		guint8 *copy = g_memdup2(b.data, n);
@@ -128,19 +140,34 @@ static gpointer hostile_main(gpointer data)
 	sftp_buf_end_packet(&b, start, 0);
 	peer_send(fd, &b);
 
-	/* READDIR: a name with '/' is dropped, the other kept */
+	/* READDIR: names with '/' or NUL, or empty, are dropped, the other
+	 * kept (with the link count of its longname) */
 	g_assert_cmpint(peer_read(fd, &id, &body, &len), ==, 12);
 	g_free(body);
 	start = sftp_buf_begin_packet(&b, 104, TRUE, id);
-	sftp_buf_put_u32(&b, 2);
-	const char *names[] = { "../../etc", "fine" };
-	for (int i = 0; i < 2; i++) {
-		sftp_buf_put_cstr(&b, names[i]);
-		sftp_buf_put_cstr(&b, "longname");
+	sftp_buf_put_u32(&b, 4);
+	const char *names[] = { "../../etc", "a\0b", "", "fine" };
+	const uint32_t lens[] = { 9, 3, 0, 4 };
+	for (int i = 0; i < 4; i++) {
+		sftp_buf_put_string(&b, (const guint8 *)names[i], lens[i]);
+		sftp_buf_put_cstr(&b, "-rw-r--r--    3 user  group  0 Jan  1 00:00 x");
 		sftp_buf_put_attrs(&b, NULL);
 	}
 	sftp_buf_end_packet(&b, start, 0);
 	peer_send(fd, &b);
+
+	/* READDIR answered with bad names only, forever: given up */
+	for (int reply = 0; reply < 16; reply++) {
+		g_assert_cmpint(peer_read(fd, &id, &body, &len), ==, 12);
+		g_free(body);
+		start = sftp_buf_begin_packet(&b, 104, TRUE, id);
+		sftp_buf_put_u32(&b, 1);
+		sftp_buf_put_cstr(&b, "/etc/passwd");
+		sftp_buf_put_cstr(&b, "");
+		sftp_buf_put_attrs(&b, NULL);
+		sftp_buf_end_packet(&b, start, 0);
+		peer_send(fd, &b);
+	}
 
 	/* STAT: a packet far beyond the size limit breaks the stream */
 	g_assert_cmpint(peer_read(fd, &id, &body, &len), ==, 17);
@@ -166,8 +193,17 @@ static void test_hostile_server(void)
 	g_assert_cmpint(sftpc_read(c, &h, 0, buf, sizeof(buf)), ==, -EPROTO);
 	g_assert_cmpint(sftpc_stat(c, "/x", &a), ==, -EPROTO);
 	GPtrArray *names = g_ptr_array_new_with_free_func((GDestroyNotify)sftp_name_free);
+	g_test_expect_message("jumpfs-sftp", G_LOG_LEVEL_WARNING,
+			      "*skipped 3 directory entries*the first: \"../../etc\")");
 	g_assert_cmpint(sftpc_readdir(c, &h, names), ==, 1);
+	g_test_assert_expected_messages();
 	g_assert_cmpstr(((SftpName *)names->pdata[0])->name, ==, "fine");
+	g_assert_cmpuint(((SftpName *)names->pdata[0])->nlink, ==, 3);
+	g_test_expect_message("jumpfs-sftp", G_LOG_LEVEL_WARNING,
+			      "*16 directory replies with 16 names*\"/etc/passwd\"*giving up*");
+	g_assert_cmpint(sftpc_readdir(c, &h, names), ==, -EPROTO);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(names->len, ==, 1);
 	g_ptr_array_unref(names);
 	g_assert_false(sftpc_is_broken(c));
 	g_assert_cmpint(sftpc_stat(c, "/x", &a), ==, -ENOTCONN);
