@@ -301,7 +301,10 @@ static gpointer reader_main(gpointer data)
 		uint32_t len = get_u32(hdr);
 		uint32_t id = get_u32(hdr + 5);
 		if (len < 5 || len > SFTP_MAX_PACKET_LEN) {
-			g_debug("sftp: bad packet length %u", len);
+			/* No way to find the next packet: the stream is lost. */
+			g_warning("sftp: the server sent a packet of %u bytes (at most %u "
+				  "make sense): closing the connection", len,
+				  SFTP_MAX_PACKET_LEN);
 			break;
 		}
 		g_mutex_lock(&c->lock);

@@ -206,7 +206,10 @@ static void test_hostile_server(void)
 	g_assert_cmpuint(names->len, ==, 1);
 	g_ptr_array_unref(names);
 	g_assert_false(sftpc_is_broken(c));
+	g_test_expect_message("jumpfs-sftp", G_LOG_LEVEL_WARNING,
+			      "*a packet of 1073741829 bytes*closing the connection");
 	g_assert_cmpint(sftpc_stat(c, "/x", &a), ==, -ENOTCONN);
+	g_test_assert_expected_messages();
 	g_assert_true(sftpc_is_broken(c));
 	g_thread_join(peer);
 	sftpc_unref(c);
