@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -301,8 +302,11 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	if (options->show_help || options->show_version)
 		return TRUE;
 
-	struct fuse_cmdline_opts fuse_opts;
+	struct fuse_cmdline_opts fuse_opts = { 0 };
 	if (fuse_parse_cmdline(fuse_args, &fuse_opts) != 0) {
+		/* It may have taken a mount point before failing (found by
+		 * tests/fuzz/fuzz-options). */
+		free(fuse_opts.mountpoint);
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 			    "bad command line (see jumpfs --help)");
 		return FALSE;

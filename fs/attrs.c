@@ -66,7 +66,9 @@ void attrs_to_stat(const SftpAttrs *attrs, const FsIdMap *ids, struct stat *st)
 	}
 	st->st_blksize = ATTRS_BLKSIZE;
 	/* Sparse files look full: SFTP v3 does not tell allocated size. */
-	st->st_blocks = (st->st_size + 511) / 512;
+	/* Rounded up without overflowing at the largest size (a server may
+	 * send one; found by tests/fuzz/fuzz-sftp). */
+	st->st_blocks = st->st_size / 512 + (st->st_size % 512 != 0);
 
 	if (attrs->flags & SFTP_ATTR_ACMODTIME) {
 		st->st_atim.tv_sec = attrs->atime;
