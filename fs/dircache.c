@@ -2,24 +2,70 @@
 
 #include <string.h>
 
+#include "fs/sftp.h"
+
 typedef struct {
 	GPtrArray *names;   /* reference */
 	gint64 listed_at;   /* monotonic time the listing began */
+	DirCache *cache;    /* whose bytes count it */
+	gsize bytes;        /* what it costs, roughly */
 } Listing;
 
 struct DirCache {
 	GMutex lock;
 	gint64 timeout_us;
+	gsize bytes;            /* of all listings, at most DIRCACHE_MAX_BYTES */
 	GHashTable *listings;   /* path (owned) -> Listing * (owned) */
 	/* When each directory last changed through this mount: a listing
 	 * begun before that is stale the moment it completes. */
 	GHashTable *changed_at; /* path (owned) -> gint64 * */
 };
 
+/* Called with the cache's lock (the hash table frees listings). */
 static void listing_free(Listing *listing)
 {
+	listing->cache->bytes -= listing->bytes;
 	g_ptr_array_unref(listing->names);
 	g_free(listing);
+}
+
+static gsize dircache_cost(const GPtrArray *names)
+{
+	gsize bytes = sizeof(Listing) + names->len * sizeof(gpointer);
+	for (guint i = 0; i < names->len; i++) {
+		const SftpName *name = names->pdata[i];
+		bytes += sizeof(SftpName) + strlen(name->name) + 1 + 2 * sizeof(gpointer);
+	}
+	return bytes;
+}
+
+static gboolean dircache_expired(gpointer key, gpointer value, gpointer data)
+{
+	(void)key;
+	return ((Listing *)value)->listed_at < *(gint64 *)data;
+}
+
+/* Room for bytes more: expired listings go, then the oldest ones. */
+static void dircache_make_room(DirCache *cache, gsize bytes)
+{
+	if (cache->bytes + bytes <= DIRCACHE_MAX_BYTES)
+		return;
+	gint64 horizon = g_get_monotonic_time() - cache->timeout_us;
+	g_hash_table_foreach_remove(cache->listings, dircache_expired, &horizon);
+	while (cache->bytes + bytes > DIRCACHE_MAX_BYTES &&
+	       g_hash_table_size(cache->listings) > 0) {
+		GHashTableIter iter;
+		gpointer key, value, oldest = NULL;
+		gint64 oldest_at = G_MAXINT64;
+		g_hash_table_iter_init(&iter, cache->listings);
+		while (g_hash_table_iter_next(&iter, &key, &value)) {
+			if (((Listing *)value)->listed_at < oldest_at) {
+				oldest_at = ((Listing *)value)->listed_at;
+				oldest = key;
+			}
+		}
+		g_hash_table_remove(cache->listings, oldest);
+	}
 }
 
 DirCache *dircache_new(double timeout_s)
@@ -78,10 +124,16 @@ void dircache_put(DirCache *cache, const char *path, GPtrArray *names, gint64 st
 		return;
 	g_mutex_lock(&cache->lock);
 	gint64 *changed = g_hash_table_lookup(cache->changed_at, path);
-	if (changed == NULL || *changed < started) {
+	gsize bytes = dircache_cost(names);
+	if ((changed == NULL || *changed < started) && bytes <= DIRCACHE_MAX_BYTES) {
+		g_hash_table_remove(cache->listings, path);
+		dircache_make_room(cache, bytes);
 		Listing *listing = g_new(Listing, 1);
 		listing->names = g_ptr_array_ref(names);
 		listing->listed_at = started;
+		listing->cache = cache;
+		listing->bytes = bytes;
+		cache->bytes += bytes;
 		g_hash_table_replace(cache->listings, g_strdup(path), listing);
 	}
 	if (g_hash_table_size(cache->changed_at) > 1024) {

@@ -14,6 +14,9 @@
 
 /* Listings longer than this are streamed, never kept. */
 #define DIRCACHE_MAX_ENTRIES 20000
+/* All listings kept together cost at most this much (the oldest go
+ * first): part of the mount's memory ceiling (docs/security.md). */
+#define DIRCACHE_MAX_BYTES (16u * 1024 * 1024)
 
 typedef struct DirCache DirCache;
 

@@ -50,7 +50,8 @@ static gboolean fs_nlinks_expired(gpointer key, gpointer value, gpointer now)
 void fs_nlinks_learn(FsNlinks *nlinks, const char *path, const SftpAttrs *attrs,
 		     uint32_t nlink)
 {
-	if (nlinks->timeout_us <= 0 || !fs_nlinks_usable(attrs))
+	if (nlinks->timeout_us <= 0 || !fs_nlinks_usable(attrs) ||
+	    strlen(path) > NLINKS_MAX_PATH)
 		return;
 	g_mutex_lock(&nlinks->lock);
 	if (nlink <= 1) {

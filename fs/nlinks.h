@@ -6,8 +6,9 @@
  * `rm b` a shows 1 again.
  *
  * A count is only believed while the file still has the size and mtime it
- * had when the count was learnt. Bounded: at most NLINKS_MAX entries
- * (expired ones go first, then everything). Thread-safe. */
+ * had when the count was learnt. Bounded: at most NLINKS_MAX entries of
+ * paths up to NLINKS_MAX_PATH bytes (expired ones go first, then
+ * everything). Thread-safe. */
 #ifndef JUMPFS_FS_NLINKS_H
 #define JUMPFS_FS_NLINKS_H
 
@@ -16,7 +17,8 @@
 
 #include "fs/sftp.h"
 
-#define NLINKS_MAX 20000
+#define NLINKS_MAX 8192
+#define NLINKS_MAX_PATH 1024 /* longer paths are not kept (memory bound) */
 
 typedef struct FsNlinks FsNlinks;
 
