@@ -13,6 +13,9 @@
 
 #include "fs/ops-op.h"
 
+/* How long a request waits for a kernel invalidation it asked for. */
+#define FS_FORGET_WAIT_US (200 * G_TIME_SPAN_MILLISECOND)
+
 void fs_handle_track(FsContext *ctx, void *handle)
 {
 	g_mutex_lock(&ctx->handles_lock);
@@ -206,10 +209,73 @@ void fs_attrs_to_stat(FsContext *ctx, const char *path, const SftpAttrs *attrs,
 		st->st_nlink = fs_nlinks_get(ctx->nlinks, path, attrs);
 }
 
+/* One invalidation, shared by the request that waits for it and the
+ * thread that sends it. */
+typedef struct {
+	gint refs;
+	struct fuse *fuse;
+	char *path;
+	GMutex lock;
+	GCond cond;
+	gboolean done;
+} FsForget;
+
+static void fs_forget_unref(FsForget *job)
+{
+	if (!g_atomic_int_dec_and_test(&job->refs))
+		return;
+	g_free(job->path);
+	g_mutex_clear(&job->lock);
+	g_cond_clear(&job->cond);
+	g_free(job);
+}
+
+static void fs_forget_run(gpointer data, gpointer user_data)
+{
+	(void)user_data;
+	FsForget *job = data;
+	/* -ENOENT: the kernel never looked it up, nothing to forget. */
+	fuse_invalidate_path(job->fuse, job->path);
+	g_mutex_lock(&job->lock);
+	job->done = TRUE;
+	g_cond_signal(&job->cond);
+	g_mutex_unlock(&job->lock);
+	fs_forget_unref(job);
+}
+
 void fs_forget_attrs(const char *path)
 {
+	FsContext *ctx = fs_ctx();
 	struct fuse *fuse = fuse_get_context()->fuse;
-	/* -ENOENT: the kernel never looked it up, nothing to forget. */
-	if (fuse != NULL)
-		fuse_invalidate_path(fuse, path);
+	if (fuse == NULL || ctx->forgetter == NULL)
+		return;
+	FsForget *job = g_new0(FsForget, 1);
+	job->refs = 2;
+	job->fuse = fuse;
+	job->path = g_strdup(path);
+	g_mutex_init(&job->lock);
+	g_cond_init(&job->cond);
+	g_thread_pool_push(ctx->forgetter, job, NULL);
+	/* Sent from another thread, and waited for only a moment: the kernel
+	 * may need a page of the file that a READ still queued behind this
+	 * request holds (with -s nobody else would serve it). Normally it is
+	 * done before the reply, so a stat right after sees the new count. */
+	gint64 until = g_get_monotonic_time() + FS_FORGET_WAIT_US;
+	g_mutex_lock(&job->lock);
+	while (!job->done && g_cond_wait_until(&job->cond, &job->lock, until))
+		;
+	g_mutex_unlock(&job->lock);
+	fs_forget_unref(job);
+}
+
+void fs_forgetter_start(FsContext *ctx)
+{
+	ctx->forgetter = g_thread_pool_new(fs_forget_run, NULL, 1, FALSE, NULL);
+}
+
+void fs_forgetter_stop(FsContext *ctx)
+{
+	if (ctx->forgetter != NULL)
+		g_thread_pool_free(ctx->forgetter, FALSE, TRUE);
+	ctx->forgetter = NULL;
 }

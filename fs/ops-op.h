@@ -30,6 +30,9 @@ struct FsContext {
 	 * re-open check tell other handles' changes from their own. */
 	FsEpochs epochs;
 	gint symlinks_refused; /* links shown as EPERM, for a bounded log */
+	/* One thread that sends the kernel invalidations (fs_forget_attrs),
+	 * from jfs_init to jfs_destroy. */
+	GThreadPool *forgetter;
 };
 
 /* One operation's borrowed connection and remote path. */
@@ -95,8 +98,11 @@ gboolean fs_is_dot_or_dotdot(const char *name);
  * follow_symlinks falling back to lstat for dangling links). */
 int fs_stat_path(FsOp *op, const char *rpath, SftpAttrs *attrs);
 /* The kernel's cached attributes (and pages) of path go: it asks again
- * (another name of the file changed its link count). */
+ * (another name of the file changed its link count). Waits a moment for
+ * it; never deadlocks on the kernel. */
 void fs_forget_attrs(const char *path);
+void fs_forgetter_start(FsContext *ctx);
+void fs_forgetter_stop(FsContext *ctx);
 /* attrs of the FUSE path as the kernel gets them: owners mapped, and the
  * link count if one is known. */
 void fs_attrs_to_stat(FsContext *ctx, const char *path, const SftpAttrs *attrs,

@@ -93,6 +93,7 @@ void fs_context_free(FsContext *ctx)
 {
 	if (ctx == NULL)
 		return;
+	fs_forgetter_stop(ctx);
 	fs_handle_free_all(ctx);
 	g_hash_table_unref(ctx->handles);
 	g_mutex_clear(&ctx->handles_lock);
@@ -129,11 +130,13 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* The kernel's write-back cache would turn appends and sizes into
 	 * guesses against a remote file that others change. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	fs_forgetter_start(ctx);
 	return ctx;
 }
 
 static void jfs_destroy(void *private_data)
 {
+	fs_forgetter_stop(private_data);
 	fs_handle_free_all(private_data);
 }
 
