@@ -9,6 +9,8 @@ typedef struct {
 	uint64_t size;
 	uint32_t mtime;
 	gint64 expires;       /* monotonic microseconds */
+	gboolean rekey;       /* changed through the mount: the next
+			       * attributes seen are the file's own */
 } FsNlinkEntry;
 
 struct FsNlinks {
@@ -67,7 +69,7 @@ void fs_nlinks_learn(FsNlinks *nlinks, const char *path, const SftpAttrs *attrs,
 	}
 	FsNlinkEntry *entry = g_new(FsNlinkEntry, 1);
 	*entry = (FsNlinkEntry){ nlink, attrs->size, attrs->mtime,
-				 now + nlinks->timeout_us };
+				 now + nlinks->timeout_us, FALSE };
 	g_hash_table_replace(nlinks->paths, g_strdup(path), entry);
 	g_mutex_unlock(&nlinks->lock);
 }
@@ -109,13 +111,19 @@ uint32_t fs_nlinks_get(FsNlinks *nlinks, const char *path, const SftpAttrs *attr
 		return nlink;
 	g_mutex_lock(&nlinks->lock);
 	FsNlinkEntry *entry = g_hash_table_lookup(nlinks->paths, path);
-	if (entry != NULL) {
-		if (entry->expires > g_get_monotonic_time() && entry->size == attrs->size &&
-		    entry->mtime == attrs->mtime)
-			nlink = entry->nlink;
-		else
-			g_hash_table_remove(nlinks->paths, path);
+	if (entry != NULL && entry->expires <= g_get_monotonic_time()) {
+		g_hash_table_remove(nlinks->paths, path);
+	} else if (entry != NULL && entry->rekey) {
+		entry->size = attrs->size;
+		entry->mtime = attrs->mtime;
+		entry->rekey = FALSE;
+		nlink = entry->nlink;
+	} else if (entry != NULL && entry->size == attrs->size &&
+		   entry->mtime == attrs->mtime) {
+		nlink = entry->nlink;
 	}
+	/* Otherwise changed behind our back, or being written: 1 until it
+	 * is relisted, or the change through the mount is complete. */
 	g_mutex_unlock(&nlinks->lock);
 	return nlink;
 }
@@ -153,4 +161,21 @@ void fs_nlinks_removed(FsNlinks *nlinks, const char *path, const char *to,
 	g_mutex_unlock(&nlinks->lock);
 	for (guint i = 0; changed != NULL && i < others->len; i++)
 		changed(others->pdata[i]);
+}
+
+void fs_nlinks_touched(FsNlinks *nlinks, const char *path)
+{
+	g_mutex_lock(&nlinks->lock);
+	FsNlinkEntry *changed = g_hash_table_lookup(nlinks->paths, path);
+	if (changed != NULL) {
+		FsNlinkEntry was = *changed;
+		GHashTableIter iter;
+		FsNlinkEntry *entry;
+		g_hash_table_iter_init(&iter, nlinks->paths);
+		while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry))
+			if (entry->nlink == was.nlink && entry->size == was.size &&
+			    entry->mtime == was.mtime)
+				entry->rekey = TRUE;
+	}
+	g_mutex_unlock(&nlinks->lock);
 }

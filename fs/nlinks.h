@@ -6,7 +6,7 @@
  * `rm b` a shows 1 again.
  *
  * A count is only believed while the file still has the size and mtime it
- * had when the count was learnt. Bounded: at most NLINKS_MAX entries of
+ * had when the count was learnt, or got new ones through the mount. Bounded: at most NLINKS_MAX entries of
  * paths up to NLINKS_MAX_PATH bytes (expired ones go first, then
  * everything). Thread-safe. */
 #ifndef JUMPFS_FS_NLINKS_H
@@ -37,6 +37,10 @@ void fs_nlinks_linked(FsNlinks *nlinks, const char *from, const char *to,
 		      void (*changed)(const char *path));
 /* The count to show for path with attrs: the learnt one, or 1. */
 uint32_t fs_nlinks_get(FsNlinks *nlinks, const char *path, const SftpAttrs *attrs);
+/* path's content or times changed through the mount: its names (path and
+ * those with the same count, size and mtime) take the next attributes
+ * seen as the file's own. */
+void fs_nlinks_touched(FsNlinks *nlinks, const char *path);
 /* path was unlinked, or renamed away (to: its new name, or NULL): the
  * other names of its file (same count, size and mtime) lose one link, and
  * changed (may be NULL) is called for each of them, without the lock. */

@@ -87,8 +87,10 @@ int fs_op_begin(FsOp *op, const char *path)
 
 void fs_changed(FsContext *ctx, const char *path, gboolean subtree)
 {
-	if (path != NULL)
-		dircache_entry_changed(ctx->dircache, path, subtree);
+	if (path == NULL)
+		return;
+	dircache_entry_changed(ctx->dircache, path, subtree);
+	fs_nlinks_touched(ctx->nlinks, path);
 }
 
 void fs_written(FsContext *ctx, const char *path)

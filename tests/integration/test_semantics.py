@@ -104,13 +104,21 @@ def test_hard_link_is_a_real_link_on_the_server(sd):
     m, b = sd
     out = run_py("""
         put(f"{M}/a", b"shared")
+        before = os.stat(f"{M}/a").st_nlink
         os.link(f"{M}/a", f"{M}/b")
-        r = {"eexist": err(os.link, f"{M}/a", f"{M}/b"),
+        # both names show the new count at once (ln a b; stat a)
+        counts = [before, os.stat(f"{M}/a").st_nlink, os.stat(f"{M}/b").st_nlink]
+        os.link(f"{M}/b", f"{M}/c")
+        counts.append(os.stat(f"{M}/a").st_nlink)
+        os.unlink(f"{M}/c")
+        counts += [os.stat(f"{M}/a").st_nlink, os.stat(f"{M}/b").st_nlink]
+        r = {"counts": counts, "eexist": err(os.link, f"{M}/a", f"{M}/b"),
              "enoent": err(os.link, f"{M}/nothing", f"{M}/c"),
              "b": get(f"{M}/b").decode()}
         print(json.dumps(r))
     """, M=m)
-    assert out == {"eexist": "EEXIST", "enoent": "ENOENT", "b": "shared"}
+    assert out == {"counts": [1, 2, 2, 3, 2, 2], "eexist": "EEXIST", "enoent": "ENOENT",
+                   "b": "shared"}
     sa, sb = os.stat(b / "a"), os.stat(b / "b")
     assert sa.st_ino == sb.st_ino and sa.st_nlink == 2
 
@@ -800,8 +808,9 @@ def test_directory_of_100000_entries_streams(mount, pytestconfig):
 
 
 def test_what_sftp_v3_cannot_do(sd):
-    """No special files, no xattrs, no link counts, no ctime, access(2)
-    does not guess: as docs/posix.md says."""
+    """No special files, no xattrs, no ctime, link counts only as
+    learnt (from a listing or a link through the mount), access(2) answers
+    from the modes shown: as docs/posix.md says."""
     m, b = sd
     out = run_py("""
         put(f"{M}/f", b"x")
@@ -819,7 +828,7 @@ def test_what_sftp_v3_cannot_do(sd):
         }))
     """, M=m)
     assert out == {"mkfifo": "EPERM", "mknod": "EPERM", "getxattr": "ENOTSUP",
-                   "setxattr": "ENOTSUP", "nlink": 1, "ctime_is_mtime": True,
+                   "setxattr": "ENOTSUP", "nlink": 2, "ctime_is_mtime": True,
                    "access_000": False, "open_000": "EACCES"}
     assert os.stat(b / "f").st_nlink == 2
     assert sorted(os.listdir(b)) == ["f", "g"]
