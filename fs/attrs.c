@@ -92,7 +92,7 @@ uint32_t attrs_gid_to_remote(const FsIdMap *ids, gid_t gid)
 }
 
 int attrs_check_access(const struct stat *st, int mask, uid_t uid, gid_t gid,
-		       const gid_t *groups, int ngroups)
+		       const gid_t *groups, int ngroups, gboolean group_unknown)
 {
 	mask &= R_OK | W_OK | X_OK;
 	if (mask == 0)
@@ -114,6 +114,8 @@ int attrs_check_access(const struct stat *st, int mask, uid_t uid, gid_t gid,
 			shift = 3;
 	}
 	unsigned granted = (mode >> shift) & 7;
+	if (shift == 0 && group_unknown)
+		granted |= (mode >> 3) & 7;
 	/* R_OK, W_OK, X_OK are 4, 2, 1: the rwx bits in the same order. */
 	return ((unsigned)mask & ~granted) == 0 ? 0 : -EACCES;
 }

@@ -47,9 +47,12 @@ uint32_t attrs_gid_to_remote(const FsIdMap *ids, gid_t gid);
 /* access(2)'s answer for mask (R_OK|W_OK|X_OK, or F_OK) on a node shown
  * as st, asked by uid/gid with the supplementary groups: 0 or -EACCES,
  * as the kernel's own check of the mode bits decides (root may read and
- * write anything, and execute what has an x bit or is a directory). */
+ * write anything, and execute what has an x bit or is a directory).
+ * group_unknown: st's group is a remote one whose members are unknown
+ * here (the remote login user may be one): its bits count as well as the
+ * others', so that the answer is no only where the server must say no. */
 int attrs_check_access(const struct stat *st, int mask, uid_t uid, gid_t gid,
-		       const gid_t *groups, int ngroups);
+		       const gid_t *groups, int ngroups, gboolean group_unknown);
 
 /* open(2) flags to SSH_FXF_* flags (access mode, O_CREAT, O_EXCL, O_TRUNC,
  * O_APPEND); other flags have no SFTP v3 equivalent and are dropped. */

@@ -198,5 +198,11 @@ int jfs_access(const char *path, int mask)
 	}
 	if (ngroups < 0)
 		ngroups = 0; /* /proc unreadable: the primary group only */
-	return attrs_check_access(&st, mask, caller->uid, caller->gid, groups, ngroups);
+	/* A remote group other than the login user's: the login user may be
+	 * in it, and only the server knows. */
+	FsContext *ctx = fs_ctx();
+	gboolean group_unknown = ctx->ids.map_user && caller->uid == ctx->ids.local_uid &&
+				 st.st_gid != ctx->ids.local_gid;
+	return attrs_check_access(&st, mask, caller->uid, caller->gid, groups, ngroups,
+				  group_unknown);
 }

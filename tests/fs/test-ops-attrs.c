@@ -94,26 +94,32 @@ static void test_access_bits(void)
 {
 	struct stat st = { .st_mode = S_IFREG | 0640, .st_uid = 10, .st_gid = 20 };
 	gid_t groups[] = { 5, 20 };
-	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 10, 99, NULL, 0), ==, 0);
-	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 99, NULL, 0), ==, -EACCES);
-	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 20, NULL, 0), ==, 0);
-	g_assert_cmpint(attrs_check_access(&st, W_OK, 11, 20, NULL, 0), ==, -EACCES);
-	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 2), ==, 0);
-	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 1), ==, -EACCES);
-	g_assert_cmpint(attrs_check_access(&st, F_OK, 11, 99, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 10, 99, NULL, 0, FALSE), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 99, NULL, 0, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 20, NULL, 0, FALSE), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, W_OK, 11, 20, NULL, 0, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 2, FALSE), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, groups, 1, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, F_OK, 11, 99, NULL, 0, FALSE), ==, 0);
 	/* The owner's bits decide for the owner, even when others have more. */
 	st.st_mode = S_IFREG | 0077;
-	g_assert_cmpint(attrs_check_access(&st, R_OK, 10, 20, NULL, 0), ==, -EACCES);
-	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 10, 20, NULL, 0, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK, 11, 99, NULL, 0, FALSE), ==, 0);
+	/* A remote group whose members are unknown: its bits may apply. */
+	st.st_mode = S_IFDIR | 0770;
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 11, 99, NULL, 0, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, X_OK | W_OK, 11, 99, NULL, 0, TRUE), ==, 0);
+	st.st_mode = S_IFREG | 0604;
+	g_assert_cmpint(attrs_check_access(&st, W_OK, 11, 99, NULL, 0, TRUE), ==, -EACCES);
 	/* root: read and write anything, execute what has an x bit. */
 	st.st_mode = S_IFREG | 0666; /* sshfs's tst_access: 0666 is not X_OK */
-	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 0, 0, NULL, 0), ==, 0);
-	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, -EACCES);
-	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 20, NULL, 0), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, R_OK | W_OK, 0, 0, NULL, 0, FALSE), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0, FALSE), ==, -EACCES);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 10, 20, NULL, 0, FALSE), ==, -EACCES);
 	st.st_mode = S_IFREG | 0001;
-	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0, FALSE), ==, 0);
 	st.st_mode = S_IFDIR | 0;
-	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0), ==, 0);
+	g_assert_cmpint(attrs_check_access(&st, X_OK, 0, 0, NULL, 0, FALSE), ==, 0);
 }
 
 /* ---- the mount ---- */
