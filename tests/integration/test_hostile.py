@@ -180,18 +180,26 @@ def test_endless_listing_ends_within_the_memory_ceiling(hostile, pytestconfig):
     assert jfs.sh(f"cat {mnt}/hello") == "hello from the hostile server\n"
 
 
-@pytest.mark.xfail(reason="needs the channel's stderr drained (chain/pump.c, the pump "
-                   "helper's): without it the SSH window fills with stderr and the "
-                   "SFTP stream stalls", strict=False)
 def test_a_megabyte_a_second_on_stderr(request, jumpfs_bin, pytestconfig):
+    """The server writes 1 MiB/s to its stderr for as long as it runs. The
+    mount keeps working and the daemon does not grow. (OpenSSH's sshd reads
+    and drops a subsystem's stderr itself, so this flood stops at the
+    backend's sshd: the backend log shows a few KiB sent. The client's own
+    drain of extended data, chain/pump-link.c, needs an SSH server that
+    sends it.)"""
     request.getfixturevalue("lab")
     with hostile_mount(jumpfs_bin, flags="stderr-flood") as (mnt, daemon, log):
-        peak = 0.0
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
+        samples = []
+        start = time.monotonic()
+        while time.monotonic() - start < 10:
             proc = labmod.as_user(["cat", f"{mnt}/hello"], timeout=10)
             assert proc.stdout == "hello from the hostile server\n", proc.stderr
-            peak = max(peak, rss_mib(daemon.pid))
+            samples.append((time.monotonic() - start, rss_mib(daemon.pid)))
             time.sleep(0.5)
         if not pytestconfig.getoption("--sanitized"):
+            peak = max(rss for _, rss in samples)
             assert peak < CEILING_MIB, f"daemon RSS peaked at {peak:.1f} MiB"
+            # Drained and dropped, not kept: 8 s of it (8 MiB) must not
+            # show in the daemon's memory.
+            early = next(rss for t, rss in samples if t >= 2)
+            assert samples[-1][1] - early < 4, samples
