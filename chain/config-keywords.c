@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "chain/config-algorithms.h"
+#include "chain/config-forward.h"
 #include "chain/config-tokens.h"
 #include "chain/config-util.h"
 
@@ -539,13 +540,31 @@ config_parse_special(const ConfigKeyword *keyword, char **args,
 	case CONFIG_KW_LOCAL_FORWARD:
 	case CONFIG_KW_REMOTE_FORWARD:
 	case CONFIG_KW_DYNAMIC_FORWARD: {
-		guint want = keyword->kw == CONFIG_KW_LOCAL_FORWARD ? 2 : 1;
-		if (nargs < want) {
-			config_set_error(error, file, line, "Missing target argument.");
+		gboolean remote = keyword->kw == CONFIG_KW_REMOTE_FORWARD;
+		gboolean dynamic = keyword->kw == CONFIG_KW_DYNAMIC_FORWARD;
+		g_autofree char *spec = NULL;
+		int used = 1;
+		if (!dynamic && (nargs < 2 || args[1][0] == '\0')) {
+			if (!remote) {
+				config_set_error(error, file, line, "Missing target argument.");
+				return -1;
+			}
+			dynamic = TRUE; /* a RemoteForward with one argument */
+		}
+		if (dynamic) {
+			spec = g_strdup(arg);
+		} else {
+			/* readconf.c joins the two into a 256-byte buffer. */
+			spec = g_strdup_printf("%s:%s", arg, args[1]);
+			if (strlen(spec) > 255)
+				spec[255] = '\0';
+			used = 2;
+		}
+		if (!config_forward_valid(spec, dynamic, remote, environment)) {
+			config_set_error(error, file, line, "Bad forwarding specification.");
 			return -1;
 		}
-		return keyword->kw == CONFIG_KW_REMOTE_FORWARD ? (int)MIN(nargs, 2u)
-		                                               : (int)want;
+		return used;
 	}
 	case CONFIG_KW_PERMIT_REMOTE_OPEN:
 	case CONFIG_KW_SEND_ENV:
