@@ -38,6 +38,9 @@ struct SftpConn {
 	gint refcount;
 	int fd;                     /* owned, closed at free */
 	GThread *reader;            /* joined at free */
+	gpointer reader_self;       /* the reader's g_thread_self() (atomic) */
+	gboolean free_on_exit;      /* last reference dropped on the reader
+				     * thread (a callback): it frees at exit */
 
 	GMutex send_lock;           /* held for one write: a packet, or a batch of READs */
 
@@ -72,15 +75,46 @@ void req_clear(SftpReq *req)
 	req->payload = NULL;
 }
 
-/* Caller holds conn->lock. */
-static void complete_locked(SftpReq *req, int err)
+/* The STATUS a callback request got, as 0 or -errno. */
+static int req_callback_result(SftpReq *req)
+{
+	if (req->err < 0)
+		return req->err;
+	if (req->type != SFTP_FXP_STATUS)
+		return -EPROTO;
+	SftpReader r;
+	sftp_reader_init(&r, req->payload, req->payload_len);
+	return status_errno(&r, FALSE);
+}
+
+/* Runs and frees completed callback requests (linked by next_done).
+ * Called on the reader thread with no lock held. */
+static void run_callbacks(SftpReq *list)
+{
+	while (list != NULL) {
+		SftpReq *req = list;
+		list = req->next_done;
+		req->done_fn(req->done_data, req_callback_result(req));
+		req_clear(req);
+		g_free(req);
+	}
+}
+
+/* Caller holds conn->lock. A request with a callback is returned (err
+ * stored) for the caller to run once the lock is released. */
+static SftpReq *complete_locked(SftpReq *req, int err)
 {
 	SftpBatch *b = req->batch;
+	if (b == NULL && req->done_fn != NULL) {
+		req->err = err;
+		req->next_done = NULL;
+		return req;
+	}
 	if (b == NULL) {
 		/* Detached: nobody waits for it; it dies with its reply. */
 		req_clear(req);
 		g_free(req);
-		return;
+		return NULL;
 	}
 	req->err = err;
 	req->done = TRUE;
@@ -92,16 +126,21 @@ static void complete_locked(SftpReq *req, int err)
 	b->done_tail = req;
 	b->pending--;
 	g_cond_signal(&b->cond);
+	return NULL;
 }
 
 static int req_register_id(SftpConn *c, SftpBatch *b, SftpReq *req, uint32_t *id)
 {
 	guint8 *dest = req->dest;
 	size_t cap = req->dest_cap, piece = req->piece;
+	SftpDoneFn done_fn = req->done_fn;
+	void *done_data = req->done_data;
 	memset(req, 0, sizeof(*req));
 	req->dest = dest;
 	req->dest_cap = cap;
 	req->piece = piece;
+	req->done_fn = done_fn;
+	req->done_data = done_data;
 	req->batch = b;
 	g_mutex_lock(&c->lock);
 	if (c->broken) {
@@ -128,7 +167,21 @@ int req_register(SftpConn *c, SftpBatch *b, SftpReq *req)
 
 int req_register_detached(SftpConn *c, SftpReq *req, uint32_t *id)
 {
+	req->done_fn = NULL;
 	return req_register_id(c, NULL, req, id);
+}
+
+int req_register_callback(SftpConn *c, SftpReq *req, SftpDoneFn done, void *done_data,
+			  uint32_t *id)
+{
+	req->done_fn = done;
+	req->done_data = done_data;
+	return req_register_id(c, NULL, req, id);
+}
+
+static gboolean on_reader_thread(SftpConn *c)
+{
+	return g_atomic_pointer_get(&c->reader_self) == (gpointer)g_thread_self();
 }
 
 SftpReq *batch_take(SftpConn *c, SftpBatch *b, gboolean wait)
@@ -148,9 +201,14 @@ SftpReq *batch_take(SftpConn *c, SftpBatch *b, gboolean wait)
 
 /* Marks the connection broken, wakes the reader (and any blocked writer)
  * and fails every request still in the table. Requests the reader has
- * claimed are failed by the reader itself, which alone may touch them. */
+ * claimed are failed by the reader itself, which alone may touch them.
+ * So are requests with a callback: callbacks run on the reader thread
+ * only (which ends soon after the shutdown here, failing the rest), so
+ * that a thread breaking the connection while it holds a lock never
+ * meets a callback that wants the same lock. */
 static void conn_break(SftpConn *c)
 {
+	gboolean reader = on_reader_thread(c);
 	g_mutex_lock(&c->lock);
 	gboolean was = c->broken;
 	c->broken = TRUE;
@@ -158,15 +216,24 @@ static void conn_break(SftpConn *c)
 	if (!was)
 		shutdown(c->fd, SHUT_RDWR);
 
+	SftpReq *callbacks = NULL, **tail = &callbacks;
 	g_mutex_lock(&c->lock);
 	GHashTableIter it;
 	gpointer value;
 	g_hash_table_iter_init(&it, c->pending);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		SftpReq *req = value;
+		if (req->batch == NULL && req->done_fn != NULL && !reader)
+			continue;
 		g_hash_table_iter_remove(&it);
-		complete_locked(value, -ENOTCONN);
+		SftpReq *cb = complete_locked(req, -ENOTCONN);
+		if (cb != NULL) {
+			*tail = cb;
+			tail = &cb->next_done;
+		}
 	}
 	g_mutex_unlock(&c->lock);
+	run_callbacks(callbacks);
 }
 
 /* ---- the stream ---- */
@@ -291,9 +358,12 @@ static int read_body(SftpConn *c, SftpReq *req, uint8_t type, size_t body)
 	return in_read(c, req->payload, body, -1);
 }
 
+static void conn_destroy(SftpConn *c);
+
 static gpointer reader_main(gpointer data)
 {
 	SftpConn *c = data;
+	g_atomic_pointer_set(&c->reader_self, g_thread_self());
 	for (;;) {
 		guint8 hdr[9];
 		if (in_read(c, hdr, sizeof(hdr), -1) < 0)
@@ -321,12 +391,16 @@ static gpointer reader_main(gpointer data)
 		}
 		int r = read_body(c, req, hdr[4], len - 5);
 		g_mutex_lock(&c->lock);
-		complete_locked(req, r < 0 ? -ENOTCONN : req->err);
+		SftpReq *cb = complete_locked(req, r < 0 ? -ENOTCONN : req->err);
 		g_mutex_unlock(&c->lock);
+		run_callbacks(cb);
 		if (r < 0)
 			break;
 	}
 	conn_break(c);
+	/* A callback dropped the last reference: nobody joins us. */
+	if (c->free_on_exit)
+		conn_destroy(c);
 	return NULL;
 }
 
@@ -439,11 +513,8 @@ int sftp_status_to_errno(uint32_t status, const char *message)
 
 /* ---- lifecycle ---- */
 
-static void conn_free(SftpConn *c)
+static void conn_destroy(SftpConn *c)
 {
-	conn_break(c);
-	if (c->reader)
-		g_thread_join(c->reader);
 	close(c->fd);
 	g_hash_table_destroy(c->pending);
 	g_hash_table_destroy(c->extensions);
@@ -451,6 +522,23 @@ static void conn_free(SftpConn *c)
 	g_mutex_clear(&c->lock);
 	g_mutex_clear(&c->send_lock);
 	g_free(c);
+}
+
+static void conn_free(SftpConn *c)
+{
+	if (c->reader != NULL && on_reader_thread(c)) {
+		/* From a callback: the reader cannot join itself. It stops
+		 * at the shutdown and frees everything on its way out. */
+		c->free_on_exit = TRUE;
+		g_thread_unref(c->reader);
+		c->reader = NULL;
+		conn_break(c);
+		return;
+	}
+	conn_break(c);
+	if (c->reader)
+		g_thread_join(c->reader);
+	conn_destroy(c);
 }
 
 SftpConn *sftpc_ref(SftpConn *conn)

@@ -255,3 +255,32 @@ ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 	pipe_clear(&p);
 	return result;
 }
+
+int sftpc_write_async(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
+		      const void *buf, size_t len, SftpDoneFn done, void *data)
+{
+	uint32_t chunk;
+	sftpc_get_chunk_sizes(conn, NULL, &chunk);
+	if (len == 0 || len > chunk)
+		return -EINVAL;
+	SftpReq *req = g_new0(SftpReq, 1);
+	uint32_t id;
+	int err = req_register_callback(conn, req, done, data, &id);
+	if (err < 0) {
+		g_free(req);
+		return err;
+	}
+	/* From here the request belongs to the connection (and may even be
+	 * completed and freed before conn_send returns, if it breaks). */
+	SftpBuf pkt;
+	sftp_buf_init(&pkt);
+	size_t start = sftp_buf_begin_packet(&pkt, SFTP_FXP_WRITE, TRUE, id);
+	sftp_buf_put_handle(&pkt, handle);
+	sftp_buf_put_u64(&pkt, offset);
+	sftp_buf_put_u32(&pkt, (uint32_t)len);
+	sftp_buf_end_packet(&pkt, start, len);
+	struct iovec iov[2] = { { pkt.data, pkt.len }, { (void *)buf, len } };
+	conn_send(conn, iov, 2); /* on failure the reader fails it: -ENOTCONN */
+	sftp_buf_clear(&pkt);
+	return 0;
+}

@@ -41,6 +41,8 @@ typedef struct SftpReq {
 	size_t dest_cap;
 	size_t dest_len;            /* DATA bytes received into dest */
 	size_t piece;               /* caller's bookkeeping */
+	SftpDoneFn done_fn;         /* detached with a callback: see below */
+	void *done_data;
 } SftpReq;
 
 /* Requests a caller waits for together. Lives on the caller's stack; its
@@ -61,6 +63,11 @@ int req_register(SftpConn *c, SftpBatch *b, SftpReq *req);
  * connection from here on (freed when its reply, or the connection's end,
  * comes: do not touch it again). Its id is stored in *id. */
 int req_register_detached(SftpConn *c, SftpReq *req, uint32_t *id);
+/* A detached request whose STATUS reply goes to done(done_data, err):
+ * called exactly once, on the connection's reader thread (also when the
+ * connection breaks: -ENOTCONN), never while a lock of ours is held. */
+int req_register_callback(SftpConn *c, SftpReq *req, SftpDoneFn done, void *done_data,
+			  uint32_t *id);
 /* Returns one of b's completed requests. With wait, blocks until one
  * completes; returns NULL when none is left to wait for (or, without
  * wait, none is ready). */

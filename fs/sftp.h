@@ -108,6 +108,20 @@ ssize_t sftpc_read(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 /* Returns len or -errno; all chunks are in flight at once. */
 ssize_t sftpc_write(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
 		    const void *buf, size_t len);
+
+/* Completion of an asynchronous request: err is 0 for an OK status, the
+ * status as -errno otherwise (-ENOTCONN when the connection broke first).
+ * Called exactly once, on the connection's reader thread: it must not
+ * block on the network (no sftpc_* call that waits) and may take only
+ * locks that no thread holds while it waits for this connection. It may
+ * drop the last reference to the connection. */
+typedef void (*SftpDoneFn)(void *data, int err);
+/* One WRITE of len bytes (at most the write chunk size, else -EINVAL),
+ * sent now, answered later through done. buf must stay untouched until
+ * done runs. Returns 0 when done will be called, else -errno (done will
+ * not be called). Requests sent on one connection are served in order. */
+int sftpc_write_async(SftpConn *conn, const SftpHandle *handle, uint64_t offset,
+		      const void *buf, size_t len, SftpDoneFn done, void *data);
 /* Read-ahead on one open file: once reads go on where the previous one
  * ended, READ requests are kept in flight ahead of the reader, in a window
  * that doubles with every sequential read up to max_window bytes; a read

@@ -3,6 +3,7 @@
  * and pipelining (also over a link with latency). The fixture:
  * sftp-fixture.h. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -300,6 +301,126 @@ static void test_pipelined_latency(Fixture *f, gconstpointer data)
 	g_free(bytes);
 }
 
+/* ---- asynchronous writes ---- */
+
+typedef struct {
+	GMutex lock;
+	GCond cond;
+	guint done, failed;
+	int first_err;
+	SftpConn *drop;      /* unref'ed by the last callback (on the reader) */
+	guint expect;
+	SftpHandle handle;
+	int refused;         /* a write tried from the last callback */
+} AsyncCount;
+
+static void async_done(void *data, int err)
+{
+	AsyncCount *a = data;
+	g_mutex_lock(&a->lock);
+	a->done++;
+	if (err < 0 && a->failed++ == 0)
+		a->first_err = err;
+	if (a->done == a->expect && a->drop != NULL) {
+		/* The last reference, dropped on the reader thread. */
+		sftpc_unref(a->drop);
+		a->drop = NULL;
+	}
+	g_cond_signal(&a->cond);
+	g_mutex_unlock(&a->lock);
+}
+
+static void async_wait(AsyncCount *a, guint n)
+{
+	g_mutex_lock(&a->lock);
+	while (a->done < n)
+		g_cond_wait(&a->cond, &a->lock);
+	g_mutex_unlock(&a->lock);
+}
+
+static void test_async_writes(Fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_autofree char *file = P(f, "async");
+	const size_t len = 4 * 1024 * 1024 + 123, chunk = 32000;
+	guint8 *bytes = random_bytes(len);
+	SftpHandle h;
+	open_rw(f, file, SFTP_OPEN_TRUNC, &h);
+	AsyncCount a = { .expect = (len + chunk - 1) / chunk };
+	/* Everything in flight at once, answered in order. */
+	for (size_t at = 0; at < len; at += chunk)
+		g_assert_cmpint(sftpc_write_async(f->conn, &h, at, bytes + at,
+						  MIN(chunk, len - at), async_done, &a), ==, 0);
+	async_wait(&a, a.expect);
+	g_assert_cmpuint(a.failed, ==, 0);
+	gchar *disk;
+	gsize disk_len;
+	g_assert_true(g_file_get_contents(file, &disk, &disk_len, NULL));
+	g_assert_cmpuint(disk_len, ==, len);
+	g_assert_true(memcmp(disk, bytes, len) == 0);
+	g_free(disk);
+
+	/* Too big for one request, or empty: refused, no callback. */
+	g_assert_cmpint(sftpc_write_async(f->conn, &h, 0, bytes, 300000, async_done, &a),
+			==, -EINVAL);
+	g_assert_cmpint(sftpc_write_async(f->conn, &h, 0, bytes, 0, async_done, &a), ==, -EINVAL);
+	g_assert_cmpint(sftpc_close(f->conn, &h), ==, 0);
+
+	/* A server error reaches the callback: writing a read-only handle. */
+	SftpHandle ro;
+	g_assert_cmpint(sftpc_open(f->conn, file, SFTP_OPEN_READ, NULL, &ro), ==, 0);
+	AsyncCount b = { .expect = 1 };
+	g_assert_cmpint(sftpc_write_async(f->conn, &ro, 0, bytes, 10, async_done, &b), ==, 0);
+	async_wait(&b, 1);
+	g_assert_cmpuint(b.failed, ==, 1);
+	g_assert_cmpint(b.first_err, <, 0);
+	g_assert_cmpint(sftpc_close(f->conn, &ro), ==, 0);
+	g_free(bytes);
+}
+
+/* The server dies with writes in flight: every callback still runs, with
+ * -ENOTCONN, a write after the break is refused at once, and the last
+ * callback may drop the last reference (the reader does not join
+ * itself). */
+static void async_done_last(void *data, int err)
+{
+	AsyncCount *a = data;
+	g_mutex_lock(&a->lock);
+	if (err < 0 && a->failed++ == 0)
+		a->first_err = err;
+	if (a->done + 1 == a->expect) {
+		guint8 byte = 0;
+		a->refused = sftpc_write_async(a->drop, &a->handle, 0, &byte, 1, async_done, a);
+		sftpc_unref(a->drop);
+		a->drop = NULL;
+	}
+	a->done++;
+	g_cond_signal(&a->cond);
+	g_mutex_unlock(&a->lock);
+}
+
+static void test_async_writes_broken(Fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_autofree char *file = P(f, "async-broken");
+	guint8 bytes[4][100] = { { 0 } };
+	AsyncCount a = { .expect = 4, .refused = 1 };
+	open_rw(f, file, SFTP_OPEN_TRUNC, &a.handle);
+	/* Stopped, the server answers nothing; then it dies. */
+	g_assert_cmpint(kill(f->pid, SIGSTOP), ==, 0);
+	for (int i = 0; i < 4; i++)
+		g_assert_cmpint(sftpc_write_async(f->conn, &a.handle, i * 100, bytes[i], 100,
+						  async_done_last, &a), ==, 0);
+	a.drop = f->conn;
+	f->conn = NULL;
+	reap(f);
+	async_wait(&a, a.expect);
+	g_assert_cmpuint(a.failed, ==, 4);
+	g_assert_cmpint(a.first_err, ==, -ENOTCONN);
+	g_assert_cmpint(a.refused, ==, -ENOTCONN);
+	g_assert_null(a.drop);
+}
+
 int main(int argc, char **argv)
 {
 	if (!sftp_tests_init(&argc, &argv))
@@ -309,5 +430,7 @@ int main(int argc, char **argv)
 	T_OWN("short-reads", test_short_reads);
 	T("pipelined-8mib", test_pipelined_8mib);
 	T_OWN("pipelined-latency", test_pipelined_latency);
+	T("async-writes", test_async_writes);
+	T("async-writes-broken", test_async_writes_broken);
 	return g_test_run();
 }
