@@ -7,6 +7,7 @@
 #include "chain/errors.h"
 #include "fs/ops.h"
 #include "fs/remote.h"
+#include "fs/writeback.h"
 
 /* How Remote gets a new SFTP stream: through the cached chain. */
 typedef struct {
@@ -61,6 +62,12 @@ static void mount_fs_options(FsOptions *fs, const CliOptions *options)
 	fs->transform_symlinks = options->transform_symlinks;
 	if (options->contain_symlinks >= 0)
 		fs->contain_symlinks = options->contain_symlinks;
+	if (options->write_queue >= 0)
+		fs->write_queue = (size_t)options->write_queue << 20;
+	if (options->write_queue_file >= 0)
+		fs->write_queue_file = (size_t)options->write_queue_file << 20;
+	fs->reconnect_window = options->reconnect_window;
+	fs->write_stripes = options->write_stripes;
 	if (options->cache_timeout >= 0) {
 		fs->entry_timeout = options->cache_timeout;
 		fs->attr_timeout = options->cache_timeout;
@@ -85,7 +92,10 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 		goto fail;
 	RemoteOptions remote_options = {
 		.reconnect = options->reconnect,
+		.hard = options->hard,
 		.max_conns = options->max_conns,
+		.lanes = options->write_stripes,
+		.interrupted = writeback_interrupted,
 		.read_chunk = options->read_chunk,
 		.write_chunk = options->write_chunk,
 	};
@@ -178,4 +188,9 @@ void mount_free(Mount *mount)
 	g_free(mount->mountpoint);
 	g_free(mount->source);
 	g_free(mount);
+}
+
+size_t mount_drain(Mount *mount, gint64 deadline)
+{
+	return fs_context_drain(mount->ctx, deadline);
 }

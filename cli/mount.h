@@ -27,6 +27,13 @@ const char *mount_point(Mount *mount);
 int mount_run(Mount *mount);
 /* From another thread: make mount_run return (unmounts). */
 void mount_stop(Mount *mount);
+/* SIGTERM: waits until the mount's write-behind queues are empty (every
+ * byte written to it confirmed by the server) or the monotonic deadline
+ * (g_get_monotonic_time) passes; what is left is dropped and logged with
+ * the files and byte ranges. Returns the bytes dropped. Call it before
+ * mount_stop; files may stay open meanwhile. mount_free drains too, for
+ * at most WRITEBACK_DRAIN_S (10 s). */
+size_t mount_drain(Mount *mount, gint64 deadline);
 /* Unmounts if still mounted, frees everything the mount owns. */
 void mount_free(Mount *mount);
 

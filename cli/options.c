@@ -37,6 +37,12 @@ static const struct fuse_opt cli_option_table[] = {
 	JFS_OPT("reconnect", reconnect, 1),
 	JFS_OPT("noreconnect", reconnect, 0),
 	JFS_OPT("max_conns=%u", max_conns, 0),
+	JFS_OPT("hard", hard, 1),
+	JFS_OPT("soft", hard, 0),
+	JFS_OPT("reconnect_window=%u", reconnect_window, 0),
+	JFS_OPT("write_queue=%d", write_queue, 0),
+	JFS_OPT("write_queue_file=%d", write_queue_file, 0),
+	JFS_OPT("write_stripes=%u", write_stripes, 0),
 	JFS_OPT("no_share", no_share, 1),
 	JFS_OPT("idmap=%s", idmap, 0),
 	JFS_OPT("follow_symlinks", follow_symlinks, 1),
@@ -285,6 +291,12 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	ParseState state = { 0 };
 	state.options.reconnect = 1;
 	state.options.max_conns = 1;
+	state.options.reconnect_window = 60;
+	state.options.write_queue = -1;
+	state.options.write_queue_file = -1;
+	/* Measured through 20 ms relays: more channels did not beat one
+	 * (docs/design.md, "Striping"), and each costs the server a process. */
+	state.options.write_stripes = 1;
 	state.options.cache_timeout = -1;
 	state.options.contain_symlinks = -1;
 	state.options.ssh_options = g_ptr_array_new_with_free_func(g_free);
@@ -335,6 +347,28 @@ gboolean cli_options_parse(int argc, char **argv, CliOptions *options,
 	}
 	if (options->max_conns == 0)
 		options->max_conns = 1;
+	if (options->hard && !options->reconnect) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "-o hard needs reconnecting: a hard mount waits for the chain to "
+			    "come back, and with noreconnect it never would (drop one of them)");
+		return FALSE;
+	}
+	if (options->write_queue < -1 || options->write_queue > 4096 ||
+	    options->write_queue_file < -1 || options->write_queue_file > 4096) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "write_queue=, write_queue_file=: 0 to 4096 MiB");
+		return FALSE;
+	}
+	if (options->reconnect_window == 0) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "reconnect_window=0: must be at least 1 second");
+		return FALSE;
+	}
+	if (options->write_stripes == 0 || options->write_stripes > 8) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "write_stripes=%u: 1 to 8 SFTP channels", options->write_stripes);
+		return FALSE;
+	}
 	if (options->cache_timeout < -1) {
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
 			    "cache_timeout=%d: must be 0 or more seconds", options->cache_timeout);
@@ -442,6 +476,17 @@ void cli_options_print_help(const char *program)
 	       "    -o reconnect           reconnect after a failure (default)\n"
 	       "    -o noreconnect         fail operations once the chain breaks\n"
 	       "    -o max_conns=N         SFTP channels over the one chain (default 1)\n"
+	       "    -o soft                an operation on a dead chain fails (ENOTCONN/EIO)\n"
+	       "                           within ServerAliveInterval x ServerAliveCountMax\n"
+	       "                           + 1 s of the cut (default)\n"
+	       "    -o hard                operations wait until the chain is back, nothing\n"
+	       "                           is lost; a waiting process can be interrupted\n"
+	       "    -o reconnect_window=S  soft: keep unconfirmed writes S seconds after a\n"
+	       "                           break (default 60)\n"
+	       "    -o write_queue=MIB     write-behind: MiB queued in the mount (default 64;\n"
+	       "                           0: every write waits for the server)\n"
+	       "    -o write_queue_file=MIB  MiB queued per open file (default 64)\n"
+	       "    -o write_stripes=N     SFTP channels one file's writes use (default 1)\n"
 	       "    -o no_share            do not share hops with your other mounts\n"
 	       "                           (own daemon process, own logins)\n"
 	       "    -o idmap=user|none     the remote login user's files show as yours\n"

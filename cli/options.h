@@ -18,6 +18,11 @@ typedef struct {
 
 	/* jumpfs side */
 	int reconnect;           /* -o reconnect / noreconnect */
+	int hard;                /* -o hard / soft (NFS's): wait for the chain */
+	unsigned reconnect_window; /* -o reconnect_window= (seconds) */
+	int write_queue;         /* -o write_queue= (MiB, 0: off); -1 = default */
+	int write_queue_file;    /* -o write_queue_file= (MiB); -1 = default */
+	unsigned write_stripes;  /* -o write_stripes= (SFTP channels per file) */
 	unsigned max_conns;
 	char *idmap;             /* none | user (NULL: user) */
 	int allow_other;         /* -o allow_other (passed on to FUSE, with

@@ -164,13 +164,18 @@ static int fs_file_reopen(Remote *remote, FsFile *file, const char *path)
 	int rc = -ENOTCONN;
 	/* The first connection offered may be one whose break nobody has
 	 * noticed yet: then the next one is new. */
+	gboolean no_conn = FALSE;
 	for (int attempt = 0; attempt < 3 && rc == -ENOTCONN; attempt++) {
 		if (conn != NULL)
 			remote_release(remote, conn);
 		conn = NULL;
 		rc = remote_acquire(remote, &conn, &generation);
-		if (rc == 0)
-			rc = sftpc_open(conn, rpath, attrs_open_flags(flags), &none, &handle);
+		/* No connection (interrupted, the chain down or refusing our
+		 * login) says nothing about the file: a later use tries again. */
+		no_conn = rc < 0;
+		if (rc < 0)
+			break;
+		rc = sftpc_open(conn, rpath, attrs_open_flags(flags), &none, &handle);
 		if (rc == 0) {
 			rc = fs_file_check_identity(file, path, conn, &handle);
 			if (rc == -EIO) {
@@ -183,12 +188,17 @@ static int fs_file_reopen(Remote *remote, FsFile *file, const char *path)
 			}
 		}
 	}
+	if (rc < 0 && (no_conn || rc == -ENOTCONN)) {
+		if (conn != NULL)
+			remote_release(remote, conn);
+		g_free(rpath);
+		return rc == -EACCES || rc == -EINTR ? rc : -ENOTCONN;
+	}
 	if (rc < 0) {
 		g_warning("re-opening %s after reconnecting: %s", rpath, g_strerror(-rc));
 		/* The file went away: whatever gets that name later is
-		 * another file. (No connection: a later use may retry.) */
-		if (rc != -ENOTCONN)
-			file->lost = TRUE;
+		 * another file. */
+		file->lost = TRUE;
 		if (conn != NULL)
 			remote_release(remote, conn);
 		g_free(rpath);

@@ -24,6 +24,9 @@
 #include "fs/remote.h"
 #include "fs/sftp.h"
 
+/* A file's write-behind queue (fs/writeback.h). */
+typedef struct WbFile WbFile;
+
 /* First member of both structs, so a stray fi->fh is recognised. */
 typedef enum {
 	FS_HANDLE_FILE = 0x6a66696c, /* "jfil" */
@@ -41,6 +44,13 @@ typedef struct {
 	SftpHandle handle;
 	int flags;            /* open(2) flags as opened */
 	gboolean lost;        /* a re-open failed: stays failed */
+	WbFile *queue;        /* write-behind, or NULL (writes go straight
+			       * out); set at open, closed before release */
+	/* What the STAT behind a create's OPEN saw, for the getattr that
+	 * libfuse sends right after create (one round trip saved per new
+	 * file); used once, within a second. Under lock. */
+	SftpAttrs created;
+	gint64 created_until;
 
 	/* What the file looked like, for the re-open check. ident_lock
 	 * guards the three fields; it may be taken with lock held, never the

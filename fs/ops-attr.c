@@ -13,6 +13,9 @@ int jfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	FsFile *file = fs_file_of(fi);
 	if (file != NULL)
 		return jfs_fgetattr(file, path, st);
+	/* A name never made in a directory we made (fs/newdirs.h). */
+	if (newdirs_absent(fs_ctx()->newdirs, path))
+		return -ENOENT;
 
 	int rc = -ENOTCONN;
 	/* A stat may be repeated: once more if the connection broke. */
@@ -22,9 +25,14 @@ int jfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		if (rc < 0)
 			return rc;
 		SftpAttrs attrs;
+		/* Size and mtime of data still queued (write-behind). */
+		WbAttrs queued;
+		writeback_attrs_before(op.ctx->wb, path, &queued);
 		rc = fs_stat_path(&op, op.rpath, &attrs);
-		if (rc == 0)
+		if (rc == 0) {
+			writeback_attrs_apply(&queued, &attrs);
 			fs_attrs_to_stat(op.ctx, path, &attrs, st);
+		}
 		fs_op_end(&op);
 	}
 	return rc;
@@ -127,6 +135,10 @@ int jfs_utimens(const char *path, const struct timespec tv[2],
 {
 	FsFile *file = fs_file_of(fi);
 	SftpAttrs cur = { 0 };
+	/* Queued writes would set the mtime again when they land. */
+	int settled = writeback_settle_path(fs_ctx()->wb, path);
+	if (settled < 0)
+		return settled;
 	if (attrs_times_need_current(tv)) {
 		int rc = fs_current_attrs(file, path, &cur);
 		if (rc < 0)

@@ -205,6 +205,11 @@ int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			break;
 		struct stat st;
 		enum fuse_fill_dir_flags fill = fs_dir_entry_stat(ctx, path, entry, flags, &st);
+		/* Being written (write-behind): the server's size is behind;
+		 * the kernel asks getattr, which knows better. */
+		if (fill == FUSE_FILL_DIR_PLUS &&
+		    writeback_entry_queued(ctx->wb, path, entry->name))
+			fill = 0;
 		if (filler(buf, entry->name, &st, dir->pos + 1, fill) != 0) {
 			rc = 0; /* the kernel's buffer is full: keep entry */
 			break;
@@ -236,6 +241,9 @@ int jfs_mkdir(const char *path, mode_t mode)
 	rc = fs_fix_exists(op.conn, op.rpath, rc);
 	rc = fs_fix_failure(op.conn, op.rpath, NULL, 0, TRUE, rc);
 	fs_changed(op.ctx, path, FALSE);
+	/* Empty: lookups in it need no round trip (cp -r, tar x). */
+	if (rc == 0)
+		newdirs_made(op.ctx->newdirs, path);
 	fs_op_end(&op);
 	return rc;
 }

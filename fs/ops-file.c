@@ -11,10 +11,25 @@
  * memory target. */
 #define READAHEAD_MAX_WINDOW (4 * 1024 * 1024)
 
+/* Writes through this open file are queued (write-behind) unless it is
+ * opened for synchronous writes, appends (whose offset the server
+ * decides), or reading only. */
+static gboolean fs_open_queues(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY && !(flags & (O_APPEND | O_SYNC | O_DSYNC));
+}
+
 /* Both opens: O_CREAT with attrs from create(), plain open otherwise. */
 static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 			  struct fuse_file_info *fi)
 {
+	/* Data other handles still have queued must not land after the
+	 * truncation. */
+	if (flags & O_TRUNC) {
+		int rc = writeback_settle_path(fs_ctx()->wb, path);
+		if (rc < 0)
+			return rc;
+	}
 	FsOp op;
 	int rc = fs_op_begin(&op, path);
 	if (rc < 0)
@@ -40,6 +55,12 @@ static int fs_open_common(const char *path, int flags, const SftpAttrs *attrs,
 		FsFile *file = fs_file_new(op.conn, op.generation, &handle, flags,
 					   seen_rc == 0 ? &seen : NULL, &op.ctx->epochs,
 					   path);
+		if (fs_open_queues(flags))
+			file->queue = writeback_file_new(op.ctx->wb, file, path);
+		if ((flags & O_CREAT) && seen_rc == 0) {
+			file->created = seen;
+			file->created_until = g_get_monotonic_time() + G_TIME_SPAN_SECOND;
+		}
 		fs_handle_track(op.ctx, file);
 		fi->fh = (uintptr_t)file;
 	}
@@ -74,8 +95,13 @@ int jfs_read(const char *path, char *buf, size_t size, off_t offset,
 	FsFile *file = fs_file_of(fi);
 	if (file == NULL)
 		return -EBADF;
-	return (int)fs_file_read(ctx->remote, file, path, buf, size, (uint64_t)offset,
+	/* Queued writes of this path lie over what the server has. Taken
+	 * before the read: a piece confirmed later is in the snapshot, one
+	 * confirmed earlier bumped the write epoch (stale read-ahead goes). */
+	WbSnapshot *queued = writeback_snapshot(ctx->wb, path, (uint64_t)offset, size);
+	ssize_t n = fs_file_read(ctx->remote, file, path, buf, size, (uint64_t)offset,
 				 READAHEAD_MAX_WINDOW, fs_write_epoch(ctx, path));
+	return (int)writeback_apply(queued, buf, size, n);
 }
 
 /* A write failed with SSH_FX_FAILURE: a full (ENOSPC) or read-only (EROFS)
@@ -101,6 +127,10 @@ static ssize_t fs_fix_write(FsContext *ctx, SftpConn *conn, const SftpHandle *ha
 static int fs_write_append(FsContext *ctx, FsFile *file, const char *path,
 			   const char *buf, size_t size)
 {
+	/* The server's size must count what other handles queued. */
+	int settled = writeback_settle_path(ctx->wb, path);
+	if (settled < 0)
+		return settled;
 	g_mutex_lock(&file->lock);
 	SftpConn *conn;
 	SftpHandle handle;
@@ -124,6 +154,23 @@ static int fs_write_append(FsContext *ctx, FsFile *file, const char *path,
 	return (int)n;
 }
 
+/* An error the write-behind queue reports (rc < 0): an SSH_FX_FAILURE of
+ * failed_len bytes (-EIO) is most likely a full or read-only file
+ * system; ask as fs_fix_write does. */
+static int fs_fix_queued(FsContext *ctx, FsFile *file, const char *path, int rc,
+			 size_t failed_len)
+{
+	if (rc != -EIO || failed_len == 0)
+		return rc;
+	SftpConn *conn;
+	SftpHandle handle;
+	if (fs_file_use(ctx->remote, file, path, &conn, &handle) < 0)
+		return rc;
+	rc = (int)fs_fix_write(ctx, conn, &handle, path, failed_len, rc);
+	remote_release(ctx->remote, conn);
+	return rc;
+}
+
 int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 	      struct fuse_file_info *fi)
 {
@@ -131,12 +178,22 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 	FsFile *file = fs_file_of(fi);
 	if (file == NULL)
 		return -EBADF;
+	if (file->queue != NULL) {
+		size_t failed_len = 0;
+		ssize_t n = writeback_write(file->queue, path, (uint64_t)offset, buf, size,
+					    &failed_len);
+		return n < 0 ? fs_fix_queued(ctx, file, path, (int)n, failed_len) : (int)n;
+	}
 	/* Whatever happens, read-ahead of this file through any handle is
 	 * stale from now on (see fs_file_read). */
 	if (file->flags & O_APPEND)
 		return fs_write_append(ctx, file, path, buf, size);
 
 	uint64_t end = (uint64_t)offset + size;
+	/* O_SYNC: older bytes other handles queued there land first. */
+	int settled = writeback_settle_range(ctx->wb, path, (uint64_t)offset, end);
+	if (settled < 0)
+		return settled;
 	fs_file_write_begin(file, end);
 	ssize_t n = -ENOTCONN;
 	/* Writing the same bytes at the same offset again is harmless, so a
@@ -158,13 +215,24 @@ int jfs_write(const char *path, const char *buf, size_t size, off_t offset,
 	return (int)n;
 }
 
+/* Every byte queued through file confirmed (or the error that stopped
+ * it). Without a queue, writes were synchronous: nothing to wait for. */
+static int fs_sync_queue(FsContext *ctx, FsFile *file, const char *path)
+{
+	if (file->queue == NULL)
+		return 0;
+	size_t failed_len = 0;
+	int rc = writeback_sync(file->queue, path, &failed_len);
+	return fs_fix_queued(ctx, file, path, rc, failed_len);
+}
+
 int jfs_flush(const char *path, struct fuse_file_info *fi)
 {
-	/* Writes are synchronous (each returns after the server's reply),
-	 * so there is nothing buffered here to push. */
-	(void)path;
-	(void)fi;
-	return 0;
+	/* close(2): returns only when the server has every byte. */
+	FsFile *file = fs_file_of(fi);
+	if (file == NULL)
+		return -EBADF;
+	return fs_sync_queue(fs_ctx(), file, path);
 }
 
 int jfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -174,11 +242,16 @@ int jfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	FsFile *file = fs_file_of(fi);
 	if (file == NULL)
 		return -EBADF;
-	SftpConn *conn;
-	SftpHandle handle;
-	int rc = fs_file_use(ctx->remote, file, path, &conn, &handle);
+	int rc = fs_sync_queue(ctx, file, path);
 	if (rc < 0)
 		return rc;
+	SftpConn *conn;
+	SftpHandle handle;
+	rc = fs_file_use(ctx->remote, file, path, &conn, &handle);
+	if (rc < 0)
+		return rc;
+	/* One handle is enough: the server's fsync(2) flushes the file, not
+	 * the descriptor, whatever channel its data came on. */
 	rc = sftpc_fsync(conn, &handle);
 	remote_release(ctx->remote, conn);
 	/* Without fsync@openssh.com there is no way to ask; every write
@@ -197,6 +270,8 @@ int jfs_release(const char *path, struct fuse_file_info *fi)
 		/* Listings taken while it was being written show an old size. */
 		if ((file->flags & O_ACCMODE) != O_RDONLY)
 			fs_changed(fs_ctx(), path, FALSE);
+		/* flush came first and waited; what is left failed. */
+		writeback_file_close(file->queue, path);
 		fs_handle_forget(fs_ctx(), file);
 		fs_file_free(file);
 	}
@@ -222,12 +297,29 @@ int jfs_ffstat(FsFile *file, const char *path, SftpAttrs *attrs)
 	return rc;
 }
 
+/* The attributes seen when create() made the file, once, right after. */
+static gboolean fs_created_attrs(FsFile *file, SftpAttrs *attrs)
+{
+	g_mutex_lock(&file->lock);
+	gboolean fresh = file->created_until != 0 &&
+			 g_get_monotonic_time() < file->created_until;
+	if (fresh)
+		*attrs = file->created;
+	file->created_until = 0;
+	g_mutex_unlock(&file->lock);
+	return fresh;
+}
+
 int jfs_fgetattr(FsFile *file, const char *path, struct stat *st)
 {
 	SftpAttrs attrs;
-	int rc = jfs_ffstat(file, path, &attrs);
-	if (rc == 0)
+	WbAttrs queued;
+	writeback_attrs_before(fs_ctx()->wb, path, &queued);
+	int rc = fs_created_attrs(file, &attrs) ? 0 : jfs_ffstat(file, path, &attrs);
+	if (rc == 0) {
+		writeback_attrs_apply(&queued, &attrs);
 		fs_attrs_to_stat(fs_ctx(), path, &attrs, st);
+	}
 	return rc;
 }
 
@@ -252,6 +344,10 @@ int jfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (size < 0)
 		return -EINVAL;
 	SftpAttrs attrs = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
+	/* Queued writes first, or they would land after the truncation. */
+	int settled = writeback_settle_path(fs_ctx()->wb, path);
+	if (settled < 0)
+		return settled;
 	FsFile *file = fs_file_of(fi);
 	if (file != NULL)
 		return jfs_fsetstat(file, path, &attrs); /* bumps the epoch */

@@ -159,6 +159,7 @@ int jfs_rename(const char *from, const char *to, unsigned int flags)
 	rc = fs_fix_failure(op.conn, rto, NULL, 0, FALSE, rc);
 	g_free(rto);
 	if (rc == 0) {
+		writeback_rename(op.ctx->wb, from, to);
 		/* what it replaced, then the name itself */
 		fs_nlinks_removed(op.ctx->nlinks, to, NULL, fs_forget_attrs);
 		fs_nlinks_removed(op.ctx->nlinks, from, to, NULL);

@@ -48,9 +48,11 @@ void fs_handle_free_all(FsContext *ctx)
 	gpointer handle;
 	g_hash_table_iter_init(&iter, handles);
 	while (g_hash_table_iter_next(&iter, &handle, NULL)) {
-		if (*(FsHandleKind *)handle == FS_HANDLE_FILE)
-			fs_file_free(handle);
-		else
+		if (*(FsHandleKind *)handle == FS_HANDLE_FILE) {
+			FsFile *file = handle;
+			writeback_file_close(file->queue, NULL);
+			fs_file_free(file);
+		} else
 			fs_dir_free(handle);
 	}
 	if (g_hash_table_size(handles) > 0)
@@ -91,6 +93,7 @@ void fs_changed(FsContext *ctx, const char *path, gboolean subtree)
 		return;
 	dircache_entry_changed(ctx->dircache, path, subtree);
 	fs_nlinks_touched(ctx->nlinks, path);
+	newdirs_touched(ctx->newdirs, path, subtree);
 }
 
 void fs_written(FsContext *ctx, const char *path)

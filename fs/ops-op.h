@@ -12,9 +12,11 @@
 #include "fs/attrs.h"
 #include "fs/dircache.h"
 #include "fs/handles.h"
+#include "fs/newdirs.h"
 #include "fs/nlinks.h"
 #include "fs/ops.h"
 #include "fs/sftp.h"
+#include "fs/writeback.h"
 
 struct FsContext {
 	Remote *remote;       /* borrowed */
@@ -33,6 +35,8 @@ struct FsContext {
 	/* One thread that sends the kernel invalidations (fs_forget_attrs),
 	 * from jfs_init to jfs_destroy. */
 	GThreadPool *forgetter;
+	Writeback *wb;        /* write-behind queues (owned) */
+	NewDirs *newdirs;     /* names surely absent from directories we made */
 };
 
 /* One operation's borrowed connection and remote path. */

@@ -3,6 +3,7 @@
  * small function in fs/ops-attr.c, fs/ops-name.c, fs/ops-file.c or
  * fs/ops-dir.c, all on the framework of fs/ops-op.c). */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +30,17 @@ void fs_options_init(FsOptions *options)
 	options->attr_timeout = 20.0;
 	options->dir_timeout = 20.0;
 	options->negative_timeout = 0.0;
+	options->write_queue = WRITEBACK_DEFAULT_LIMIT;
+	options->write_queue_file = WRITEBACK_DEFAULT_LIMIT;
+	options->reconnect_window = WRITEBACK_DEFAULT_WINDOW_S;
+	options->write_stripes = 1;
+}
+
+/* A process interrupting its operation (Ctrl-C on a mount waiting for a
+ * dead chain) ends the SFTP round trip it waits for, too. */
+static gboolean fs_fuse_interrupted(void)
+{
+	return fuse_interrupted() != 0;
 }
 
 /* The login directory's attributes: realpath(".") is where the server
@@ -44,6 +56,7 @@ static int fs_login_dir_attrs(SftpConn *conn, SftpAttrs *attrs)
 
 FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **error)
 {
+	sftpc_set_interrupt_check(fs_fuse_interrupted);
 	SftpConn *conn;
 	int rc = remote_acquire(remote, &conn, NULL);
 	if (rc < 0) {
@@ -70,6 +83,14 @@ FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **err
 	ctx->options = *options;
 	ctx->dircache = dircache_new(options->dir_timeout);
 	ctx->nlinks = fs_nlinks_new(options->attr_timeout);
+	ctx->newdirs = newdirs_new(options->dir_timeout);
+	WritebackOptions wb_options = {
+		.mount_limit = options->write_queue,
+		.file_limit = options->write_queue_file,
+		.window_us = (gint64)(options->reconnect_window * G_TIME_SPAN_SECOND),
+		.stripes = options->write_stripes,
+	};
+	ctx->wb = writeback_new(remote, &wb_options);
 	/* SFTP v3 cannot ask who we are: the owner of the login directory
 	 * stands for the login user (as in sshfs), never the owner of the
 	 * mounted directory (server:/ would make root's files ours). */
@@ -95,11 +116,37 @@ void fs_context_free(FsContext *ctx)
 		return;
 	fs_forgetter_stop(ctx);
 	fs_handle_free_all(ctx);
+	writeback_free(ctx->wb);
 	g_hash_table_unref(ctx->handles);
 	g_mutex_clear(&ctx->handles_lock);
 	dircache_free(ctx->dircache);
 	fs_nlinks_free(ctx->nlinks);
+	newdirs_free(ctx->newdirs);
 	g_free(ctx);
+}
+
+static void fs_intr_noop(int signum)
+{
+	(void)signum;
+}
+
+/* FUSE's intr signals the thread serving an interrupted request with
+ * SIGUSR1. libfuse 3.14 installs a handler for it only when intr is set
+ * before fuse_new, which its option parser no longer allows (init sets
+ * it): without one the signal's default action would end the daemon.
+ * Set once for the process, never removed (a mount going away must not
+ * take it from the others); it does nothing but end a blocking call. */
+static void fs_intr_handler_install(void)
+{
+	static gsize done;
+	if (g_once_init_enter(&done)) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = fs_intr_noop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		g_once_init_leave(&done, 1);
+	}
 }
 
 static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -131,13 +178,24 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * guesses against a remote file that others change. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	fs_forgetter_start(ctx);
+	/* Hard mounts wait for the chain: FUSE's intr (libfuse signals the
+	 * thread of an interrupted request; the waits check fuse_interrupted
+	 * in short slices). */
+	if (remote_is_hard(ctx->remote)) {
+		fs_intr_handler_install();
+		cfg->intr = 1;
+	}
 	return ctx;
 }
 
 static void jfs_destroy(void *private_data)
 {
-	fs_forgetter_stop(private_data);
-	fs_handle_free_all(private_data);
+	FsContext *ctx = private_data;
+	fs_forgetter_stop(ctx);
+	/* What the kernel left open may still have data queued. */
+	writeback_drain(ctx->wb, g_get_monotonic_time() +
+				 WRITEBACK_DRAIN_S * G_TIME_SPAN_SECOND);
+	fs_handle_free_all(ctx);
 }
 
 static const struct fuse_operations fs_ops = {
@@ -173,4 +231,9 @@ static const struct fuse_operations fs_ops = {
 const struct fuse_operations *fs_operations(void)
 {
 	return &fs_ops;
+}
+
+size_t fs_context_drain(FsContext *ctx, gint64 deadline)
+{
+	return ctx != NULL ? writeback_drain(ctx->wb, deadline) : 0;
 }

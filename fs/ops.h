@@ -59,6 +59,14 @@ typedef struct {
 				      * listing; 0 = list every time */
 	double negative_timeout;     /* seconds the kernel caches "no such
 				      * file"; 0 = not at all */
+	/* Write-behind (fs/writeback.h): bytes queued in the mount (0:
+	 * writes wait for the server, as before) and per open file, how
+	 * long a soft mount keeps unconfirmed data after a break, and over
+	 * how many SFTP channels one file's writes are spread. */
+	size_t write_queue;
+	size_t write_queue_file;
+	double reconnect_window;
+	guint write_stripes;
 } FsOptions;
 
 /* Defaults: idmap user, contained symlinks, no uid/gid override, 20 s
@@ -75,6 +83,10 @@ typedef struct FsContext FsContext;
  * first). The options are copied. */
 FsContext *fs_context_new(Remote *remote, const FsOptions *options, GError **error);
 void fs_context_free(FsContext *ctx);
+/* Unmount and SIGTERM: waits until the write-behind queues are empty or
+ * the monotonic deadline passes, then drops (and logs) what is left.
+ * Returns the bytes dropped. Operations may still run meanwhile. */
+size_t fs_context_drain(FsContext *ctx, gint64 deadline);
 
 /* The operation table (static, never freed). */
 const struct fuse_operations *fs_operations(void);

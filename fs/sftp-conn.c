@@ -438,12 +438,55 @@ int rpc_run(Rpc *rpc)
 	return rpc_wait(rpc);
 }
 
+static gboolean (*sftpc_interrupted)(void);
+
+void sftpc_set_interrupt_check(gboolean (*interrupted)(void))
+{
+	g_atomic_pointer_set(&sftpc_interrupted, interrupted);
+}
+
+/* Waits for rpc's one request, in slices when an interrupt check is set:
+ * an interrupted caller gives the request up (a late reply is skipped as
+ * one to an unknown id) unless the reader is already filling it in. */
+static int rpc_wait_reply(Rpc *rpc)
+{
+	gboolean (*interrupted)(void) = g_atomic_pointer_get(&sftpc_interrupted);
+	SftpConn *c = rpc->conn;
+	SftpBatch *b = &rpc->batch;
+	int rc = 0;
+	g_mutex_lock(&c->lock);
+	while (b->done_head == NULL && b->pending > 0) {
+		if (interrupted == NULL) {
+			g_cond_wait(&b->cond, &c->lock);
+			continue;
+		}
+		g_cond_wait_until(&b->cond, &c->lock,
+				  g_get_monotonic_time() + 100 * G_TIME_SPAN_MILLISECOND);
+		if (b->done_head != NULL || b->pending == 0)
+			break;
+		g_mutex_unlock(&c->lock);
+		gboolean stop = interrupted();
+		g_mutex_lock(&c->lock);
+		gpointer key = GUINT_TO_POINTER(rpc->req.id);
+		if (stop && g_hash_table_lookup(c->pending, key) == &rpc->req) {
+			g_hash_table_remove(c->pending, key);
+			b->pending--;
+			rc = -EINTR;
+			break;
+		}
+	}
+	b->done_head = b->done_tail = NULL;
+	g_mutex_unlock(&c->lock);
+	return rc;
+}
+
 int rpc_wait(Rpc *rpc)
 {
 	if (rpc->err < 0)
 		return rpc->err;
-	while (batch_take(rpc->conn, &rpc->batch, TRUE) != NULL)
-		;
+	int rc = rpc_wait_reply(rpc);
+	if (rc < 0)
+		return rc;
 	if (rpc->req.err < 0)
 		return rpc->req.err;
 	sftp_reader_init(&rpc->reply, rpc->req.payload, rpc->req.payload_len);

@@ -183,6 +183,35 @@ int sftpc_open_stat(SftpConn *conn, const char *path, uint32_t sftp_flags,
 	return rc;
 }
 
+struct SftpOpenOp {
+	Rpc rpc;
+	gboolean answered;
+};
+
+SftpOpenOp *sftpc_open_start(SftpConn *conn, const char *path, uint32_t sftp_flags,
+			     const SftpAttrs *attrs)
+{
+	SftpOpenOp *op = g_new0(SftpOpenOp, 1);
+	rpc_path(conn, &op->rpc, SFTP_FXP_OPEN, path);
+	sftp_buf_put_u32(&op->rpc.pkt, sftp_flags);
+	sftp_buf_put_attrs(&op->rpc.pkt, attrs);
+	rpc_send(&op->rpc);
+	return op;
+}
+
+int sftpc_open_finish(SftpOpenOp *op, gboolean wait, SftpHandle *handle)
+{
+	if (!wait && !op->answered && op->rpc.err == 0) {
+		/* Our one request: its completion, if it came. */
+		if (batch_take(op->rpc.conn, &op->rpc.batch, FALSE) == NULL)
+			return -EAGAIN;
+		op->answered = TRUE;
+	}
+	int rc = rpc_handle(&op->rpc, handle); /* waits only if it must */
+	g_free(op);
+	return rc;
+}
+
 int sftpc_close(SftpConn *conn, const SftpHandle *handle)
 {
 	Rpc rpc;

@@ -97,6 +97,14 @@ int sftpc_open(SftpConn *conn, const char *path, uint32_t sftp_flags,
 int sftpc_open_stat(SftpConn *conn, const char *path, uint32_t sftp_flags,
 		    const SftpAttrs *attrs, SftpHandle *handle, SftpAttrs *st,
 		    int *stat_rc);
+/* An OPEN sent now and answered later, for a caller that must not wait
+ * (it has other requests to keep in flight meanwhile). */
+typedef struct SftpOpenOp SftpOpenOp;
+SftpOpenOp *sftpc_open_start(SftpConn *conn, const char *path, uint32_t sftp_flags,
+			     const SftpAttrs *attrs);
+/* -EAGAIN while it is unanswered and wait is FALSE (op stays); otherwise
+ * the OPEN's result (0 with *handle set, or -errno), and op is freed. */
+int sftpc_open_finish(SftpOpenOp *op, gboolean wait, SftpHandle *handle);
 int sftpc_close(SftpConn *conn, const SftpHandle *handle);
 /* Sends CLOSE and does not wait for the answer (for release: nobody can
  * be told about a failure then, and the round trip is saved). Requests
@@ -163,6 +171,11 @@ int sftpc_statvfs(SftpConn *conn, const char *path, struct statvfs *st);
 int sftpc_fstatvfs(SftpConn *conn, const SftpHandle *handle, struct statvfs *st);
 /* expand-path@openssh.com ("~/x", "~user/x") when offered, else -ENOSYS. */
 int sftpc_expand_path(SftpConn *conn, const char *path, char **expanded);
+
+/* A check (e.g. fuse_interrupted) that single round trips look at every
+ * 100 ms while they wait: when it says so, the request is given up and
+ * the call returns -EINTR. Process-wide; NULL (the default): wait. */
+void sftpc_set_interrupt_check(gboolean (*interrupted)(void));
 
 /* SSH_FX_* status code to errno, in one place. message may be NULL.
  * Returns a positive errno value; 0 for OK and for EOF (callers that can

@@ -22,11 +22,14 @@ static void test_reconnect(Fixture *fx, gconstpointer data)
 
 	kill_servers(fx);
 
-	/* re-opened by name on a new connection */
+	/* re-opened by name on a new connection; what was queued and not
+	 * confirmed is written again (write-behind: the server has it all
+	 * once fsync returns) */
 	g_assert_cmpint(pwrite(kept, "after", 5, 7), ==, 5);
 	struct stat st;
 	assert_ok(fstat(kept, &st));
 	g_assert_cmpint(st.st_size, ==, 12);
+	assert_ok(fsync(kept));
 	gsize len;
 	char *got = get_file(B(fx, "kept"), &len);
 	g_assert_cmpstr(got, ==, "before,after");
@@ -36,6 +39,7 @@ static void test_reconnect(Fixture *fx, gconstpointer data)
 	 * is another file */
 	put_file(B(fx, "unlinked"), "someone else's", -1);
 	g_assert_cmpint(pwrite(unlinked, "after", 5, 7), ==, 5);
+	assert_ok(fsync(unlinked));
 	char buf[32] = { 0 };
 	g_assert_cmpint(pread(unlinked, buf, sizeof(buf) - 1, 0), ==, 12);
 	g_assert_cmpstr(buf, ==, "before,after");
@@ -63,6 +67,10 @@ static void test_reconnect_lost(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(unlink(B(fx, "f")), ==, 0);
 	kill_servers(fx);
 
+	/* Queued (write-behind), the write returns; the re-open that would
+	 * send it finds the file gone: fsync says so. */
+	g_assert_cmpint(pwrite(fd, "X", 1, 0), ==, 1);
+	assert_fails(fsync(fd), EIO);
 	assert_fails(pwrite(fd, "X", 1, 0), EIO);
 	/* lost for good: not even a file created under that name later */
 	put_file(B(fx, "f"), "someone else's", -1);

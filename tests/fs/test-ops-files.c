@@ -1,6 +1,8 @@
 /* The FUSE operations on a real mount: file contents and lifetime.
  * Reads and writes, sparse files, exclusive create, truncate, O_APPEND,
  * unlink (also of an open file), fsync. The fixture: ops-fixture.h. */
+#include <sys/mount.h>
+
 #include <stdio.h>
 
 #include "ops-fixture.h"
@@ -235,6 +237,80 @@ static void test_append(Fixture *fx, gconstpointer data)
 	g_free(got);
 }
 
+/* Write-behind: what a write queued is there for every reader of the
+ * mount at once (same fd, another fd, stat, a listing), and on the server
+ * once close returns; O_SYNC writes reach the server before they return. */
+static void test_write_behind(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	REQUIRE_MOUNT(fx);
+	const gsize len = 3 * 1024 * 1024 + 17;
+	guint8 *bytes = random_bytes(len);
+	int fd = open(P(fx, "q"), O_RDWR | O_CREAT, 0644);
+	int other = open(P(fx, "q"), O_RDONLY);
+	assert_ok(fd);
+	assert_ok(other);
+	g_assert_true(write_all(fd, bytes, len));
+	g_assert_cmpint(pwrite(fd, "HEAD", 4, 1), ==, 4); /* overlaps: in order */
+	memcpy(bytes + 1, "HEAD", 4);
+	struct stat st;
+	assert_ok(stat(P(fx, "q"), &st));
+	g_assert_cmpint(st.st_size, ==, (off_t)len);
+	char buf[64];
+	g_assert_cmpint(pread(other, buf, 8, 0), ==, 8);
+	g_assert_cmpmem(buf, 8, bytes, 8);
+	g_assert_cmpint(pread(fd, buf, 20, (off_t)len - 10), ==, 10);
+	g_assert_cmpmem(buf, 10, bytes + len - 10, 10);
+	assert_ok(close(other));
+	assert_ok(close(fd));
+	gsize blen;
+	char *back = get_file(B(fx, "q"), &blen);
+	g_assert_cmpmem(back, blen, bytes, len);
+	g_free(back);
+	g_free(bytes);
+
+	fd = open(P(fx, "s"), O_WRONLY | O_CREAT | O_SYNC, 0644);
+	assert_ok(fd);
+	g_assert_true(write_all(fd, "synchronous", 11));
+	back = get_file(B(fx, "s"), &blen);
+	g_assert_cmpmem(back, blen, "synchronous", 11);
+	g_free(back);
+	assert_ok(close(fd));
+}
+
+/* A write the server refuses (its disk is full) reaches the writer by
+ * fsync at the latest, as ENOSPC; what fsync confirmed before is there. */
+static void test_write_behind_enospc(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	REQUIRE_MOUNT(fx);
+	const char *small = B(fx, "small");
+	g_assert_cmpint(g_mkdir(small, 0755), ==, 0);
+	if (mount("tmpfs", small, "tmpfs", 0, "size=256k") != 0) {
+		g_test_skip("cannot mount a tmpfs for the full disk");
+		return;
+	}
+	int fd = open(P(fx, "small/f"), O_WRONLY | O_CREAT, 0644);
+	assert_ok(fd);
+	g_assert_true(write_all(fd, "kept", 4));
+	assert_ok(fsync(fd));
+	char block[16384];
+	memset(block, 'z', sizeof(block));
+	int error = 0;
+	for (int i = 0; i < 64 && error == 0; i++)
+		if (write(fd, block, sizeof(block)) < 0)
+			error = errno;
+	if (error == 0 && fsync(fd) < 0)
+		error = errno;
+	g_assert_cmpint(error, ==, ENOSPC);
+	close(fd);
+	gsize blen;
+	char *back = get_file(B(fx, "small/f"), &blen);
+	g_assert_cmpmem(back, 4, "kept", 4);
+	g_free(back);
+	g_assert_cmpint(umount2(small, MNT_DETACH), ==, 0);
+}
+
 static void test_fsync_flush(Fixture *fx, gconstpointer data)
 {
 	(void)data;
@@ -263,5 +339,7 @@ int main(int argc, char **argv)
 	ADD("/fs/ops/truncate", plain, test_truncate);
 	ADD("/fs/ops/append", plain, test_append);
 	ADD("/fs/ops/fsync-flush", plain, test_fsync_flush);
+	ADD("/fs/ops/write-behind", plain, test_write_behind);
+	ADD("/fs/ops/write-behind-enospc", plain, test_write_behind_enospc);
 	return g_test_run();
 }

@@ -716,7 +716,9 @@ def test_read_only_remote_file_system_is_erofs(sd):
 
 
 def test_full_remote_file_system_is_enospc(sd):
-    """ENOSPC, not EIO, and no success for a write that did not happen."""
+    """ENOSPC, not EIO. Writes are queued (write-behind): the error reaches
+    the writer by a later write, or by fsync or close at the latest, and
+    what an fsync confirmed is on the server."""
     m, b = sd
     with backend_tmpfs(b / "full", "size=1m"):
         out = run_py("""
@@ -724,32 +726,33 @@ def test_full_remote_file_system_is_enospc(sd):
             st = os.statvfs(d)
             r = {"total": st.f_blocks * st.f_frsize}
             fd = os.open(f"{d}/fill", os.O_WRONLY | os.O_CREAT, 0o644)
-            written, error = 0, None
+            os.write(fd, b"s" * 100000)
+            r["first_fsync"] = err(os.fsync, fd)
+            written, error = 100000, None
             while written < 4 << 20:
                 try:
                     written += os.write(fd, b"z" * 40000)
                 except OSError as e:
                     error = errno.errorcode[e.errno]
                     break
-            r["written"], r["error"] = written, error
-            r["again"] = err(os.write, fd, b"z" * 40000)
-            os.close(fd)
+            r["written"], r["write_error"] = written, error
+            r["fsync"] = err(os.fsync, fd)
+            r["close"] = err(os.close, fd)
             st = os.statvfs(d)
             r["free"] = st.f_bavail * st.f_frsize
             print(json.dumps(r))
         """, M=m)
-        server_size = int(subprocess.run(
-            ["nsenter", "-t", str(_a_backend_pid()), "-m", "stat", "-c", "%s",
-             str(b / "full" / "fill")], capture_output=True, text=True, check=True).stdout)
+        head = subprocess.run(
+            ["nsenter", "-t", str(_a_backend_pid()), "-m", "head", "-c", "100000",
+             str(b / "full" / "fill")], capture_output=True, check=True).stdout
     assert out["total"] == 1 << 20
-    assert out["error"] == "ENOSPC" and out["again"] == "ENOSPC"
-    # (the last write that succeeded may be short: the kernel cut it at a
-    # page boundary and only its second part failed)
-    assert 0 < out["written"] <= 1 << 20
-    # Every write reported done is there. The one that failed may have left
-    # part of its data (the server wrote what fitted, then said FAILURE).
-    assert out["written"] <= server_size < out["written"] + 40000
+    assert out["first_fsync"] == 0
+    # Reported by a write once a failure came back, else by fsync.
+    first = out["write_error"] or out["fsync"]
+    assert first == "ENOSPC", out
+    assert out["close"] in (0, "ENOSPC"), out
     assert out["free"] < 40000
+    assert head == b"s" * 100000
 
 
 def _a_backend_pid():
