@@ -102,6 +102,8 @@ gboolean knownhosts_file_match_hashed(const char *name, const char *field,
 static void knownhosts_file_entry_free(gpointer data)
 {
 	KnownHostsEntry *entry = data;
+	if (entry == NULL)
+		return;
 	g_free(entry->source);
 	knownhosts_key_free(entry->key);
 	g_free(entry);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain/errors.h"
+#include "chain/knownhosts-command.h"
 #include "chain/knownhosts-file.h"
 #include "chain/knownhosts-record.h"
 #include "chain/knownhosts-revoked.h"
@@ -69,11 +70,21 @@ static gboolean knownhosts_algorithm_known(const KnownHostsMatch *match, const c
 
 char *knownhosts_order_algorithms(const HopSpec *spec, const char *label, GError **error)
 {
-	(void)error;
 	const char *list = spec->hostkey_algorithms != NULL ? spec->hostkey_algorithms
 							     : KNOWNHOSTS_DEFAULT_ALGORITHMS;
 	g_autofree char *name = knownhosts_lookup_name(spec);
 	g_autoptr(KnownHostsMatch) match = knownhosts_load(spec, label, name);
+	/* order_hostkeyalgs() runs KnownHostsCommand with the bare host
+	 * name (no alias, no port) as %H and as the name its lines match. */
+	g_autofree char *host = knownhosts_hostname(spec);
+	g_autoptr(KnownHostsMatch) command = knownhosts_file_match_new(host);
+	if (spec->known_hosts_command != NULL &&
+	    !knownhosts_command_read(spec, label, "ORDER", host, NULL, command, error))
+		return NULL;
+	for (guint i = 0; i < command->entries->len; i++)
+		g_ptr_array_add(match->entries, g_steal_pointer(&command->entries->pdata[i]));
+	g_ptr_array_set_size(command->entries, 0);
+
 	g_auto(GStrv) algs = g_strsplit(list, ",", -1);
 	/* A known key of the most preferred type: the list as it is. */
 	if (algs[0] == NULL || knownhosts_algorithm_known(match, algs[0]))
@@ -340,6 +351,12 @@ gboolean knownhosts_check_key(const HopSpec *spec, const char *label,
 		return FALSE;
 
 	g_autoptr(KnownHostsMatch) match = knownhosts_load(spec, label, report->name);
+	if (spec->known_hosts_command != NULL &&
+	    !knownhosts_command_read(spec, label, "HOSTNAME", report->name, server, match,
+				     error)) {
+		report->status = "error";
+		return FALSE;
+	}
 	g_autoptr(KnownHostsMatch) portless = NULL;
 	const KnownHostsEntry *found = NULL;
 	const char *note = NULL;

@@ -52,7 +52,13 @@ typedef struct {
 	const char *written;       /* the line appended to D/known_hosts ("H" =
 	                              hashed, for the lookup name); NULL: none */
 	guint asked;               /* questions asked */
+	const char *command;       /* KnownHostsCommand (@D@/cmd is the script) */
+	const char *script;        /* D/cmd, a shell script */
+	const char *args;          /* what the script wrote into D/args */
 } DecideCase;
+
+/* A KnownHostsCommand that records its arguments and prints lines. */
+#define SCRIPT(lines) "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/args\"\n" lines
 
 static const DecideCase decide_cases[] = {
 	{ "known", "h", 22, NULL, YES, .user = "h @A@\n", .server = KEY_A,
@@ -168,6 +174,32 @@ static const DecideCase decide_cases[] = {
 	  .message = "there is nobody to ask" },
 	{ "ask/batch-mode", "h", 22, NULL, ASK, .batch = TRUE, .server = KEY_A, .answers = "yes",
 	  .code = JUMPFS_ERROR_HOSTKEY_UNKNOWN, .message = "BatchMode is on" },
+	/* KnownHostsCommand: its lines count like a file's; every word but
+	 * the first is expanded. */
+	{ "command/known", "h", 2222, NULL, YES, .server = KEY_A,
+	  .command = "@D@/cmd %H %I %t %f %p %h %r %K",
+	  .script = SCRIPT("echo '[h]:2222 @A@'\n"), .code = ACCEPTED, .status = "known",
+	  .decided_by = "KnownHostsCommand:1",
+	  .args = "[h]:2222 HOSTNAME ssh-ed25519 " FP_A " 2222 h u "
+		  "AAAAC3NzaC1lZDI1NTE5AAAAIDeAtFhRiY1hFsUoKJi5ZvX8nzQTOOf6DwfnIgWdm5mb\n" },
+	{ "command/changed", "h", 22, NULL, NO, .user = "h @A@\n", .server = KEY_A,
+	  .command = "@D@/cmd", .script = SCRIPT("echo 'h @B@'\n"),
+	  .code = ACCEPTED, .status = "known" },
+	{ "command/pins", "h", 22, NULL, ACCEPT_NEW, .server = KEY_A,
+	  .command = "@D@/cmd", .script = SCRIPT("printf 'junk\\nh @B@\\n'\n"),
+	  .code = JUMPFS_ERROR_HOSTKEY_CHANGED, .decided_by = "KnownHostsCommand:2" },
+	{ "command/alias", "h", 2222, "Alias1", YES, .server = KEY_A,
+	  .command = "@D@/cmd '%H' \"x y\" a\\ b", .script = SCRIPT("echo 'alias1 @A@'\n"),
+	  .code = ACCEPTED, .args = "alias1 x y a b\n" },
+	{ "command/fails", "h", 22, NULL, YES, .user = "h @A@\n", .server = KEY_A,
+	  .command = "@D@/cmd", .script = SCRIPT("exit 3\n"), .code = JUMPFS_ERROR_CONFIG,
+	  .message = "KnownHostsCommand @D@/cmd exited with status 3" },
+	{ "command/bad-quotes", "h", 22, NULL, YES, .server = KEY_A,
+	  .command = "@D@/cmd 'open", .script = SCRIPT(""), .code = JUMPFS_ERROR_CONFIG,
+	  .message = "contains invalid quotes" },
+	{ "command/unknown-token", "h", 22, NULL, YES, .server = KEY_A,
+	  .command = "@D@/cmd %Z", .script = SCRIPT(""), .code = JUMPFS_ERROR_CONFIG,
+	  .message = "KnownHostsCommand" },
 };
 
 /* --- the asker ------------------------------------------------------- */
@@ -297,6 +329,11 @@ static void run_decide_case(gconstpointer data)
 	write_file(dir, "global", c->global);
 	if (c->revoked != NULL && strcmp(c->revoked, "-") != 0)
 		write_file(dir, "revoked", c->revoked);
+	if (c->script != NULL) {
+		write_file(dir, "cmd", c->script);
+		g_autofree char *cmd = g_build_filename(dir, "cmd", NULL);
+		g_assert_cmpint(g_chmod(cmd, 0755), ==, 0);
+	}
 	g_autofree char *before = c->user ? expand(c->user, dir) : NULL;
 
 	FakeAsker fake = { .questions = g_ptr_array_new_with_free_func(g_free) };
@@ -307,6 +344,8 @@ static void run_decide_case(gconstpointer data)
 		prompt_set_default_asker(NULL, NULL);
 	}
 	HopSpec *spec = make_spec(c, dir);
+	if (c->command != NULL)
+		spec->known_hosts_command = expand(c->command, dir);
 	g_autoptr(KnownHostsKey) server = key_from_text(c->server);
 	HostKeyReport report = { 0 };
 	GError *error = NULL;
@@ -348,6 +387,13 @@ static void run_decide_case(gconstpointer data)
 		g_assert_cmpstr(fake.questions->pdata[1], ==,
 				"Please type 'yes', 'no' or the fingerprint: ");
 	check_written(c, dir, before, &report);
+	if (c->args != NULL) {
+		g_autofree char *path = g_build_filename(dir, "args", NULL);
+		g_autofree char *args = NULL;
+		g_assert_true(g_file_get_contents(path, &args, NULL, NULL));
+		g_autofree char *want = expand(c->args, dir);
+		g_assert_cmpstr(args, ==, want);
+	}
 
 	prompt_set_default_asker(NULL, NULL);
 	g_ptr_array_unref(fake.questions);
@@ -355,7 +401,7 @@ static void run_decide_case(gconstpointer data)
 	g_clear_error(&error);
 	host_key_report_clear(&report);
 	hop_spec_free(spec);
-	const char *files[] = { "known_hosts", "known_hosts2", "global", "revoked" };
+	const char *files[] = { "known_hosts", "known_hosts2", "global", "revoked", "cmd", "args" };
 	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *path = g_build_filename(dir, files[i], NULL);
 		g_unlink(path);
