@@ -6,16 +6,51 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain/auth.h"
 #include "chain/errors.h"
 #include "chain/hop-options.h"
+#include "chain/proxy-command.h"
 #include "chain/pump.h"
 #include "chain/transport.h"
 
 #define DEFAULT_ALIVE_INTERVAL_S 15
 #define DEFAULT_ALIVE_COUNT_MAX 3
+
+/* The fd a session runs over. libssh 0.10 closes an fd it got through
+ * SSH_OPTIONS_FD on some error paths but never in ssh_disconnect: left
+ * open, the hop before never sees EOF on its channel (so it never becomes
+ * idle and is never logged out) and the fd leaks. The hop closes it once
+ * the session is freed, unless libssh did and the number now names
+ * something else: the identity of the open file tells. */
+typedef struct {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+} HopSocket;
+
+static HopSocket hop_socket_remember(int fd)
+{
+	HopSocket sock = { .fd = fd };
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		sock.dev = st.st_dev;
+		sock.ino = st.st_ino;
+	}
+	return sock;
+}
+
+/* Call only after the session that used it is freed. */
+static void hop_socket_close(HopSocket *sock)
+{
+	struct stat st;
+	if (sock->fd >= 0 && fstat(sock->fd, &st) == 0 && st.st_dev == sock->dev &&
+	    st.st_ino == sock->ino)
+		close(sock->fd);
+	sock->fd = -1;
+}
 
 struct Hop {
 	gint refcount;
@@ -24,6 +59,8 @@ struct Hop {
 	int connect_timeout_s;
 	Hop *via;             /* reference; NULL for the first hop */
 	Pump *pump;
+	HopSocket socket;     /* what the pump's session runs over */
+	ProxyCommand *proxy;  /* the ProxyCommand carrying this hop, or NULL */
 };
 
 char *hop_make_label(const HopSpec *spec, guint index, guint total)
@@ -34,20 +71,18 @@ char *hop_make_label(const HopSpec *spec, guint index, guint total)
 
 /* A libssh session that reads nothing from ssh_config (jumpfs resolved the
  * config itself; libssh 0.10 would turn ProxyJump into `ssh -W`), runs
- * over fd and speaks what the hop's config allows. The session owns fd
- * from the moment it exists, also on failure. */
+ * over fd and speaks what the hop's config allows. fd stays the caller's
+ * to close (after the session is freed; see HopSocket). */
 static ssh_session hop_new_session(const HopSpec *spec, int fd, const char *label,
 				   GError **error)
 {
 	ssh_session session = ssh_new();
 	if (session == NULL) {
-		close(fd);
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL, "%s: out of memory", label);
 		return NULL;
 	}
 	socket_t sock = fd;
 	if (ssh_options_set(session, SSH_OPTIONS_FD, &sock) != 0) {
-		close(fd);
 		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL, "%s: %s", label,
 			    ssh_get_error(session));
 		ssh_free(session);
@@ -99,6 +134,57 @@ static char *hop_describe_algorithms(ssh_session session)
 	return g_string_free(text, FALSE);
 }
 
+/* The stream the hop's SSH session runs over: its ProxyCommand (then
+ * *proxy is set), a TCP connection for the first hop, or a channel through
+ * the hop before. A hop with a ProxyCommand is always the first of its
+ * chain: ProxyCommand and ProxyJump exclude each other, as in OpenSSH. */
+static int hop_open_transport(const ChainSpec *chain, guint index, const char *label,
+			      Hop *via, ProxyCommand **proxy, GError **error)
+{
+	const HopSpec *spec = g_ptr_array_index(chain->hops, index);
+	if (spec->proxy_command == NULL)
+		return via == NULL ? transport_connect(spec, label, error)
+				   : hop_open_forward(via, spec, index - 1, chain->hops->len, error);
+	if (via != NULL) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
+			    "%s: has a ProxyCommand but is reached through %s", label, via->label);
+		return -1;
+	}
+	ProxyCommandSpec command = {
+		.command = spec->proxy_command,
+		.fdpass = spec->proxy_use_fdpass,
+		.environment = chain->environment,
+		.working_dir = chain->working_dir,
+		.label = label,
+		.timeout_s = transport_timeout(spec),
+	};
+	int fd = -1;
+	*proxy = proxy_command_start(&command, &fd, error);
+	return *proxy != NULL ? fd : -1;
+}
+
+/* The handshake failed: through a hop that just died that is no protocol
+ * error, and where a ProxyCommand carried it, the command usually says
+ * why (it exited: "connection refused", "could not resolve"...). */
+static void hop_handshake_failed(ssh_session session, const char *label, Hop *via,
+				 ProxyCommand *proxy, const HopSpec *spec, GError **error)
+{
+	if (proxy != NULL && !spec->proxy_use_fdpass) {
+		/* Its end closed the stream; give its last words a moment. */
+		g_autofree char *why = proxy_command_describe(proxy, 1000);
+		gboolean gone = proxy_command_exited(proxy);
+		g_set_error(error, JUMPFS_ERROR,
+			    gone ? JUMPFS_ERROR_UNREACHABLE : JUMPFS_ERROR_PROTOCOL,
+			    "%s: SSH handshake failed: %s; the ProxyCommand (%s) %s", label,
+			    ssh_get_error(session), spec->proxy_command, why);
+		return;
+	}
+	g_set_error(error, JUMPFS_ERROR,
+		    via != NULL && !hop_is_alive(via) ? JUMPFS_ERROR_DISCONNECTED
+						      : JUMPFS_ERROR_PROTOCOL,
+		    "%s: SSH handshake failed: %s", label, ssh_get_error(session));
+}
+
 Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *report,
 		 GError **error)
 {
@@ -110,25 +196,17 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 	gint64 started = g_get_monotonic_time();
 
 	g_debug("%s: connecting%s%s", label, via ? " through " : "", via ? via->label : "");
-	if (spec->proxy_command != NULL) {
-		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG,
-			    "%s: ProxyCommand is not supported yet; use ProxyJump", label);
+	ProxyCommand *proxy = NULL;
+	HopSocket sock = { .fd = hop_open_transport(chain, index, label, via, &proxy, error) };
+	if (sock.fd < 0)
 		goto fail;
-	}
-	int fd = via == NULL ? transport_connect(spec, label, error)
-			     : hop_open_forward(via, spec, index - 1, chain->hops->len, error);
-	if (fd < 0)
-		goto fail;
+	sock = hop_socket_remember(sock.fd);
 
-	ssh_session session = hop_new_session(spec, fd, label, error);
+	ssh_session session = hop_new_session(spec, sock.fd, label, error);
 	if (session == NULL)
 		goto fail;
 	if (ssh_connect(session) != SSH_OK) {
-		/* Through a hop that just died, this is no protocol error. */
-		g_set_error(error, JUMPFS_ERROR,
-			    via != NULL && !hop_is_alive(via) ? JUMPFS_ERROR_DISCONNECTED
-							      : JUMPFS_ERROR_PROTOCOL,
-			    "%s: SSH handshake failed: %s", label, ssh_get_error(session));
+		hop_handshake_failed(session, label, via, proxy, spec, error);
 		goto fail_session;
 	}
 	report->connect_us = g_get_monotonic_time() - started;
@@ -152,6 +230,10 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 	hop->address = g_strdup_printf("%s@%s:%d", spec->user, spec->hostname, spec->port);
 	hop->connect_timeout_s = transport_timeout(spec);
 	hop->via = via ? hop_ref(via) : NULL;
+	hop->socket = sock;
+	hop->proxy = proxy;
+	if (proxy != NULL)
+		proxy_command_hop_up(proxy);
 	int interval = spec->server_alive_interval > 0 ? spec->server_alive_interval
 						       : DEFAULT_ALIVE_INTERVAL_S;
 	int count = spec->server_alive_count_max > 0 ? spec->server_alive_count_max
@@ -169,6 +251,8 @@ fail_session:
 	ssh_disconnect(session);
 	ssh_free(session);
 fail:
+	hop_socket_close(&sock);
+	proxy_command_free(proxy);
 	hop_report_clear(&local_report);
 	return NULL;
 }
@@ -184,6 +268,10 @@ void hop_unref(Hop *hop)
 	if (hop == NULL || !g_atomic_int_dec_and_test(&hop->refcount))
 		return;
 	pump_free(hop->pump);
+	/* After the session: its socket is closed (EOF for the hop before, or
+	 * the command), then the command is ended. */
+	hop_socket_close(&hop->socket);
+	proxy_command_free(hop->proxy);
 	if (hop->via != NULL)
 		hop_unref(hop->via);
 	g_free(hop->label);

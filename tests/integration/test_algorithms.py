@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,49 @@ def test_mounts_with_other_lists_never_share_a_session(lab, jumpfs_bin, mountpoi
         for h in HOSTS:
             assert ciphers_in(new[h]) == ["aes128-ctr"], f"{h}: {new[h][-2000:]}"
         # ... while the first mount still runs on its own sessions.
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}")
+    finally:
+        labmod.cleanup_mount(second)
+        second.rmdir()
+
+
+def sessions_ended(text, user):
+    """(logins of user, how many of them ended) in a piece of sshd log."""
+    ports = re.findall(rf"Accepted publickey for {user} from \S+ port (\d+)", text)
+    ended = [p for p in ports if re.search(rf"Closing connection to \S+ port {p}\b", text)]
+    return len(ports), len(ended)
+
+
+def test_an_unmounted_chain_is_logged_out_while_another_stays(lab, jumpfs_bin, mountpoint,
+                                                              workdir):
+    # Each hop's fd closes with its session (libssh 0.10 keeps an fd given
+    # with SSH_OPTIONS_FD open on disconnect; the hop before would never
+    # see its channel end, and so never be idle and logged out).
+    other = write_config(workdir, "ctr.conf", chain_config("  Ciphers aes128-ctr\n"))
+    second = _user_dir("jumpfs-mnt-")
+    try:
+        jfs.mount_ok(jumpfs_bin, mountpoint)  # keeps the shared daemon alive
+        (daemon,) = jfs.jumpfs_pids(mountpoint)
+        baseline = len(os.listdir(f"/proc/{daemon}/fd"))
+        logs = LogCursor({h: lab.log_path(h) for h in HOSTS})
+        jfs.mount_ok(jumpfs_bin, second, "server3", "-F", other)
+        assert jfs.jumpfs_pids(second) == []
+        jfs.unmount(second)
+        deadline = time.monotonic() + 15
+        while len(os.listdir(f"/proc/{daemon}/fd")) != baseline:
+            assert time.monotonic() < deadline, os.listdir(f"/proc/{daemon}/fd")
+            time.sleep(0.2)
+        # Each sshd saw its session end (its log may lag a moment).
+        seen = dict.fromkeys(HOSTS, "")
+        while time.monotonic() < deadline + 5:
+            for h, text in logs.take().items():
+                seen[h] += text
+            if all(sessions_ended(seen[h], labmod.HOSTS[h].user) == (1, 1) for h in HOSTS):
+                break
+            time.sleep(0.2)
+        for h in HOSTS:
+            assert sessions_ended(seen[h], labmod.HOSTS[h].user) == (1, 1), \
+                f"{h}: {seen[h][-1500:]}"
         assert "hello.txt" in jfs.sh(f"ls {mountpoint}")
     finally:
         labmod.cleanup_mount(second)
