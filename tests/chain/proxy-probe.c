@@ -72,11 +72,12 @@ static int fdpass(const char *host, const char *port)
 		return 1;
 	}
 	int sock = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-	if (sock < 0 || connect(sock, ai->ai_addr, ai->ai_addrlen) != 0) {
+	int connected = sock >= 0 && connect(sock, ai->ai_addr, ai->ai_addrlen) == 0;
+	freeaddrinfo(ai);
+	if (!connected) {
 		perror("proxy-probe: connect");
 		return 1;
 	}
-	freeaddrinfo(ai);
 	char byte = 0;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	union {
