@@ -88,15 +88,20 @@ def test_backend_sshd_down_names_hop_2(lab, jumpfs_bin, mountpoint):
     assert "10.77.3.2:22" in message and "refused" in message
 
 
-def test_proxycommand_is_refused_clearly(lab, jumpfs_bin, mountpoint):
-    # Next to the mount point: a directory the lab user can read.
+def test_proxycommand_that_cannot_connect_names_the_hop_and_its_words(lab, jumpfs_bin,
+                                                                      mountpoint):
+    # jump1 has no route to the backend: the command's ssh says so on its
+    # stderr and exits; the mount fails with those words and the hop.
     config = mountpoint.parent / f"{mountpoint.name}.ssh_config"
     config.write_text("Host viacommand\n  HostName 10.77.3.2\n"
-                      "  ProxyCommand ssh -W %h:%p jumphost1\n")
+                      "  ProxyCommand ssh -o BatchMode=yes -W %h:%p "
+                      f"{labmod.JUMP1.user}@{labmod.JUMP1.fqdn}\n")
     config.chmod(0o644)
     try:
         message = expect_failure(jumpfs_bin, mountpoint, "viacommand", "-F", str(config))
     finally:
         config.unlink()
-    assert "ProxyCommand is not supported" in message
-    assert "ProxyJump" in message
+    assert "hop 1/1 (" in message and "10.77.3.2:22" in message, message
+    assert "the ProxyCommand (ssh -o BatchMode=yes -W 10.77.3.2:22 " in message, message
+    assert "exited with status 255" in message, message
+    assert "stdio forwarding failed" in message, message
