@@ -166,14 +166,12 @@ config_fill_lists(const ConfigContext *ctx, const ConfigResolved *r,
 	if (hop->certificate_files == NULL)
 		return FALSE;
 
-	/* "none" means no file; an empty file says the same and keeps the
-	 * list non-empty for the known_hosts code. */
+	/* "none" leaves the list empty: a new key then has nowhere to go,
+	 * which is not the same as /dev/null (where writing succeeds). */
 	hop->user_known_hosts = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < r->user_known_hosts->len; i++)
 		g_ptr_array_add(hop->user_known_hosts,
 		                g_strdup(r->user_known_hosts->pdata[i]));
-	if (hop->user_known_hosts->len == 0)
-		g_ptr_array_add(hop->user_known_hosts, g_strdup("/dev/null"));
 	hop->global_known_hosts = g_ptr_array_new_with_free_func(g_free);
 	const ConfigValue *global = config_options_get(&r->opts,
 		CONFIG_KW_GLOBAL_KNOWN_HOSTS);
@@ -213,9 +211,10 @@ config_hop_fill(const ConfigContext *ctx, const ConfigResolved *r,
 	hop->strict_host_key = config_strict(config_number(r, CONFIG_KW_STRICT_HOST_KEY));
 	hop->hash_known_hosts = config_number(r, CONFIG_KW_HASH_KNOWN_HOSTS) == 1;
 	v = config_options_get(&r->opts, CONFIG_KW_REVOKED_HOST_KEYS);
+	/* Debian's ssh 9.2 opens the path as written (9.4 began expanding
+	 * ~): a "~/..." there cannot be read, and ssh refuses to connect. */
 	if (v != NULL)
-		hop->revoked_host_keys = config_tilde_expand(v->text, ctx->home_dir,
-		                                             ctx->local_user);
+		hop->revoked_host_keys = g_strdup(v->text);
 	v = config_options_get(&r->opts, CONFIG_KW_KNOWN_HOSTS_COMMAND);
 	hop->known_hosts_command = v != NULL ? g_strdup(v->text) : NULL;
 	hop->update_host_keys = config_number(r, CONFIG_KW_UPDATE_HOST_KEYS) != CONFIG_UPDATE_NO;
@@ -251,6 +250,11 @@ config_hop_fill(const ConfigContext *ctx, const ConfigResolved *r,
 	                 CONFIG_ALGO_PUBKEY, CONFIG_KW_PUBKEY_ALGORITHMS, error)) == NULL)
 		goto fail;
 	hop->ciphers_from_config = config_explicit(r, CONFIG_KW_CIPHERS) != NULL;
+	/* sshconnect2.c: only an unset list or a +/- edit of the default is
+	 * reordered by the known key types. */
+	const ConfigValue *hostkeys = config_explicit(r, CONFIG_KW_HOST_KEY_ALGORITHMS);
+	hop->hostkey_algorithms_fixed = hostkeys != NULL && hostkeys->text[0] != '+' &&
+	                                hostkeys->text[0] != '-';
 	hop->required_rsa_size = config_number(r, CONFIG_KW_REQUIRED_RSA_SIZE);
 	v = config_options_get(&r->opts, CONFIG_KW_REKEY_LIMIT);
 	hop->rekey_limit_bytes = v != NULL ? v->size : 0;
@@ -382,7 +386,8 @@ hop_spec_session_key(const HopSpec *hop)
 	config_key_strings(key, "user_known_hosts", hop->user_known_hosts);
 	config_key_strings(key, "global_known_hosts", hop->global_known_hosts);
 	KEY_I(server_alive_interval); KEY_I(server_alive_count_max);
-	KEY_S(ciphers); KEY_I(ciphers_from_config); KEY_S(kex_algorithms);
+	KEY_S(ciphers); KEY_I(ciphers_from_config);
+	KEY_I(hostkey_algorithms_fixed); KEY_S(kex_algorithms);
 	KEY_S(hostkey_algorithms); KEY_S(macs); KEY_S(pubkey_accepted_algorithms);
 	KEY_I(required_rsa_size); KEY_I(rekey_limit_bytes); KEY_I(rekey_limit_seconds);
 	KEY_I(compression);

@@ -40,12 +40,15 @@ typedef struct {
 	char *identity_agent;      /* socket path to use; NULL = no agent
 	                              (IdentityAgent none, or no SSH_AUTH_SOCK
 	                              in the requester's environment) */
-	GPtrArray *user_known_hosts;   /* char *, expanded; never empty */
+	GPtrArray *user_known_hosts;   /* char *, expanded; empty only for
+	                                  UserKnownHostsFile none (nothing is
+	                                  ever recorded then, as in ssh) */
 	GPtrArray *global_known_hosts; /* char *, expanded; never empty */
 	StrictHostKey strict_host_key;
 	char *host_key_alias;      /* HostKeyAlias; NULL = hostname */
 	gboolean hash_known_hosts; /* HashKnownHosts: accept-new writes |1| */
-	char *revoked_host_keys;   /* RevokedHostKeys file, expanded; NULL = none */
+	char *revoked_host_keys;   /* RevokedHostKeys file as written: ssh 9.2
+	                              expands no ~ in it; NULL = none */
 	char *known_hosts_command; /* KnownHostsCommand as written (tokens
 	                              %f %H %I %K %t are known only at connect
 	                              time: expand with config_expand_tokens()
@@ -74,6 +77,9 @@ typedef struct {
 	gboolean ciphers_from_config; /* FALSE: hop may put AES-GCM first */
 	char *kex_algorithms;
 	char *hostkey_algorithms;
+	gboolean hostkey_algorithms_fixed; /* the user wrote the whole list (or
+	                              ^...): its order is kept, as ssh keeps it,
+	                              instead of known key types first */
 	char *macs;
 	char *pubkey_accepted_algorithms;
 	int required_rsa_size;     /* RequiredRSASize (default 1024) */

@@ -86,8 +86,10 @@ char *knownhosts_order_algorithms(const HopSpec *spec, const char *label, GError
 	g_ptr_array_set_size(command->entries, 0);
 
 	g_auto(GStrv) algs = g_strsplit(list, ",", -1);
-	/* A known key of the most preferred type: the list as it is. */
-	if (algs[0] == NULL || knownhosts_algorithm_known(match, algs[0]))
+	/* A list the user wrote out, or a known key of the most preferred
+	 * type: the list as it is. */
+	if (spec->hostkey_algorithms_fixed || algs[0] == NULL ||
+	    knownhosts_algorithm_known(match, algs[0]))
 		return g_strdup(list);
 	/* Else the known types first, each group in the list's order. */
 	g_autoptr(GPtrArray) first = g_ptr_array_new();
@@ -248,6 +250,7 @@ static void knownhosts_add(const HopSpec *spec, const char *label,
 			   const KnownHostsKey *server, HostKeyReport *report,
 			   const char *why)
 {
+	g_assert(spec->user_known_hosts->len > 0); /* see knownhosts_unknown */
 	const char *path = g_ptr_array_index(spec->user_known_hosts, 0);
 	guint line = 0;
 	GError *error = NULL;
@@ -279,6 +282,18 @@ static gboolean knownhosts_unknown(const HopSpec *spec, const char *label,
 			    "%s: no %s host key is known for %s (read: %s), and a host name "
 			    "with one of @?*#[]|'\"\\ in it is never recorded", label, type,
 			    report->name, files);
+		return FALSE;
+	}
+	/* UserKnownHostsFile none: ssh treats the files as read-only and
+	 * refuses a key it could not record, whatever the policy. */
+	if (spec->user_known_hosts->len == 0) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_HOSTKEY_UNKNOWN,
+			    "%s: no %s host key is known for %s (read: %s), and with "
+			    "UserKnownHostsFile none a new key cannot be recorded, so it is "
+			    "refused. The server offered %s: verify that fingerprint with the "
+			    "host's admin, then add it to a known_hosts file",
+			    label, type, report->name, *files ? files : "no file",
+			    report->fingerprint);
 		return FALSE;
 	}
 	switch (spec->strict_host_key) {

@@ -385,8 +385,8 @@ test_hop_fields(void)
 	g_assert_cmpstr(hop->identity_agent, ==, "/h/agent-localuser");
 	g_assert_cmpstr(hop->host_key_alias, ==, "keyalias");
 	g_assert_true(hop->hash_known_hosts);
-	g_autofree char *revoked = g_build_filename(h.home, "revoked", NULL);
-	g_assert_cmpstr(hop->revoked_host_keys, ==, revoked);
+	/* ssh 9.2 expands nothing in RevokedHostKeys (9.3 began to). */
+	g_assert_cmpstr(hop->revoked_host_keys, ==, "~/revoked");
 	g_assert_cmpstr(hop->known_hosts_command, ==, "/bin/kh %H %t");
 	g_assert_false(hop->update_host_keys);
 	g_assert_cmpstr(hop->preferred_authentications, ==, "publickey");

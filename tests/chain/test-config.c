@@ -148,6 +148,21 @@ check_proxy_on_jump(const ChainSpec *chain, const char *home)
 	g_assert_null(hop_at(chain, 1)->proxy_command);
 }
 
+/* UserKnownHostsFile none leaves nowhere to record a key (not /dev/null);
+ * a written-out HostKeyAlgorithms is kept in its order, a -/+ edit not. */
+static void
+check_known_hosts_none(const ChainSpec *chain, const char *home)
+{
+	(void)home;
+	HopSpec *target = hop_at(chain, 1), *jump = hop_at(chain, 0);
+	g_assert_cmpuint(target->user_known_hosts->len, ==, 0);
+	g_assert_true(target->hostkey_algorithms_fixed);
+	g_assert_cmpstr(target->hostkey_algorithms, ==, "ssh-ed25519,rsa-sha2-256");
+	g_assert_cmpuint(jump->user_known_hosts->len, ==, 2);
+	g_assert_false(jump->hostkey_algorithms_fixed);
+	g_assert_true(g_str_has_prefix(jump->hostkey_algorithms, "ecdsa-sha2-nistp256,"));
+}
+
 static void
 check_values(const ChainSpec *chain, const char *home)
 {
@@ -505,6 +520,10 @@ static const ConfigCase cases[] = {
 	            " UserKnownHostsFile ~/.ssh/kh1 %d/kh-%u-%h\n UserKnownHostsFile /ignored\n"
 	            " GlobalKnownHostsFile none\n StrictHostKeyChecking no\n",
 	  .destination = "t", .check = check_values },
+	{ .name = "values/known-hosts-none",
+	  .config = "Host t\n UserKnownHostsFile none\n HostKeyAlgorithms ssh-ed25519,rsa-sha2-256\n"
+	            " ProxyJump j\nHost j\n HostKeyAlgorithms -ssh-ed25519\n",
+	  .destination = "t", .check = check_known_hosts_none },
 	{ .name = "values/strict-off", .config = "StrictHostKeyChecking off\n"
 	  "PubkeyAuthentication host-bound\n", .destination = "t", .check = check_strict_no },
 

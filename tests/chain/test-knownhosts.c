@@ -55,6 +55,7 @@ typedef struct {
 	const char *command;       /* KnownHostsCommand (@D@/cmd is the script) */
 	const char *script;        /* D/cmd, a shell script */
 	const char *args;          /* what the script wrote into D/args */
+	gboolean no_user_files;    /* UserKnownHostsFile none */
 } DecideCase;
 
 /* A KnownHostsCommand that records its arguments and prints lines. */
@@ -87,6 +88,14 @@ static const DecideCase decide_cases[] = {
 	  .status = "unknown", .message = "no ED25519 host key is known for myalias" },
 	{ "alias/recorded", "h", 2222, "myalias", ACCEPT_NEW, .user = "", .server = KEY_A,
 	  .code = ACCEPTED, .status = "added", .written = "myalias " KEY_A },
+	/* UserKnownHostsFile none: read-only, as in ssh; a global key still counts. */
+	{ "none/accept-new", "h", 22, NULL, ACCEPT_NEW, .no_user_files = TRUE, .server = KEY_A,
+	  .code = JUMPFS_ERROR_HOSTKEY_UNKNOWN, .status = "unknown",
+	  .message = "with UserKnownHostsFile none a new key cannot be recorded" },
+	{ "none/no", "h", 22, NULL, NO, .no_user_files = TRUE, .server = KEY_A,
+	  .code = JUMPFS_ERROR_HOSTKEY_UNKNOWN, .status = "unknown" },
+	{ "none/global-known", "h", 22, NULL, YES, .no_user_files = TRUE, .global = "h @A@\n",
+	  .server = KEY_A, .code = ACCEPTED, .status = "known", .decided_by = "@D@/global:1" },
 	/* Changed: refused under every value, `no` included. */
 	{ "changed/yes", "h", 22, NULL, YES, .user = "h @B@\n", .server = KEY_A,
 	  .code = JUMPFS_ERROR_HOSTKEY_CHANGED, .status = "CHANGED",
@@ -263,8 +272,10 @@ static HopSpec *make_spec(const DecideCase *c, const char *dir)
 	spec->user = g_strdup("u");
 	spec->port = c->port;
 	spec->user_known_hosts = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(spec->user_known_hosts, g_build_filename(dir, "known_hosts", NULL));
-	g_ptr_array_add(spec->user_known_hosts, g_build_filename(dir, "known_hosts2", NULL));
+	if (!c->no_user_files) {
+		g_ptr_array_add(spec->user_known_hosts, g_build_filename(dir, "known_hosts", NULL));
+		g_ptr_array_add(spec->user_known_hosts, g_build_filename(dir, "known_hosts2", NULL));
+	}
 	spec->global_known_hosts = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(spec->global_known_hosts, g_build_filename(dir, "global", NULL));
 	spec->strict_host_key = c->strict;
@@ -416,22 +427,25 @@ typedef struct {
 	const char *list;      /* HostKeyAlgorithms; NULL: the default */
 	const char *user;      /* known_hosts */
 	const char *want;
+	gboolean fixed;        /* the user wrote the list out: never reordered */
 } OrderCase;
 
 #define DEFAULT_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
 	"rsa-sha2-512,rsa-sha2-256"
 
 static const OrderCase order_cases[] = {
-	{ "unknown-host", NULL, "x @RSA@\n", DEFAULT_ALGS },
-	{ "first-type-known", NULL, "h @A@\nh @RSA@\n", DEFAULT_ALGS },
+	{ "unknown-host", NULL, "x @RSA@\n", DEFAULT_ALGS, FALSE },
+	{ "first-type-known", NULL, "h @A@\nh @RSA@\n", DEFAULT_ALGS, FALSE },
 	{ "rsa-known", NULL, "h @RSA@\n",
 	  "rsa-sha2-512,rsa-sha2-256,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-	  "ecdsa-sha2-nistp521" },
+	  "ecdsa-sha2-nistp521", FALSE },
 	{ "ecdsa-known", "ssh-ed25519,rsa-sha2-256,ecdsa-sha2-nistp256", "h @EC@\n",
-	  "ecdsa-sha2-nistp256,ssh-ed25519,rsa-sha2-256" },
-	{ "ca-line-not-a-key", NULL, "@cert-authority h @RSA@\n", DEFAULT_ALGS },
-	{ "revoked-not-a-key", NULL, "@revoked h @RSA@\n", DEFAULT_ALGS },
-	{ "list-verbatim", "rsa-sha2-512,ssh-ed25519", "h @RSA@\nh @A@\n", "rsa-sha2-512,ssh-ed25519" },
+	  "ecdsa-sha2-nistp256,ssh-ed25519,rsa-sha2-256", FALSE },
+	{ "ca-line-not-a-key", NULL, "@cert-authority h @RSA@\n", DEFAULT_ALGS, FALSE },
+	{ "revoked-not-a-key", NULL, "@revoked h @RSA@\n", DEFAULT_ALGS, FALSE },
+	{ "list-verbatim", "rsa-sha2-512,ssh-ed25519", "h @RSA@\nh @A@\n", "rsa-sha2-512,ssh-ed25519", FALSE },
+	{ "written-out-list-kept", "ssh-ed25519,rsa-sha2-256,ecdsa-sha2-nistp256", "h @EC@\n",
+	  "ssh-ed25519,rsa-sha2-256,ecdsa-sha2-nistp256", TRUE },
 };
 
 static void run_order_case(gconstpointer data)
@@ -442,6 +456,7 @@ static void run_order_case(gconstpointer data)
 	DecideCase d = { .host = "h", .port = 22 };
 	HopSpec *spec = make_spec(&d, dir);
 	spec->hostkey_algorithms = g_strdup(c->list);
+	spec->hostkey_algorithms_fixed = c->fixed;
 	GError *error = NULL;
 	g_autofree char *order = knownhosts_order_algorithms(spec, LABEL, &error);
 	g_assert_no_error(error);
