@@ -184,8 +184,14 @@ CASES = [
     # the key not trusted, and -W exits on that. (The target: below.)
     Case("no-changed", "{N} {X}\n", "StrictHostKeyChecking no", accept=False,
          failed="even with StrictHostKeyChecking no", ssh_says="REMOTE HOST IDENTIFICATION HAS CHANGED"),
-    # Revoked keys. (RevokedHostKeys paths are absolute: ssh 9.2 does not
-    # expand ~ there; 9.4 does, and jumpfs's config reader already does.)
+    # UserKnownHostsFile none: read-only; nowhere to record a new key.
+    Case("known-hosts-none-accept-new", "", "UserKnownHostsFile none\nStrictHostKeyChecking accept-new",
+         accept=False, failed="with UserKnownHostsFile none a new key cannot be recorded"),
+    # Revoked keys. ssh 9.2 expands no ~ in RevokedHostKeys (9.3 began to),
+    # nor does jumpfs: "~/..." cannot be read, and both refuse.
+    Case("revoked-file-tilde", "{N} {J2}\n", "RevokedHostKeys ~/.ssh/revoked",
+         files=(("revoked", "{X}\n", 0o644),), accept=False,
+         failed="cannot read RevokedHostKeys ~/.ssh/revoked"),
     Case("revoked-marker", "@revoked * {J2}\n{N} {J2}\n", accept=False,
          failed="marked @revoked", ssh_says="REVOKED HOST KEY DETECTED"),
     Case("revoked-marker-accept-new", "@revoked {N} {J2}\n",
