@@ -353,3 +353,56 @@ def _auth_failures():
     """Connections made to the backend's sshd (its log only grows)."""
     text = (labmod.STATE_DIR / "backend" / "sshd.log").read_text(errors="replace")
     return text.count("Connection from ")
+
+
+# Opens, then (told to) writes 30 MiB and keeps the file open until killed.
+OPEN_WRITER = """
+import hashlib, os, sys, time
+data = hashlib.sha256(b"drain").digest() * (30 << 15)
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+print("opened", flush=True)
+sys.stdin.readline()
+for at in range(0, len(data), 1 << 20):
+    os.write(fd, data[at:at + (1 << 20)])
+print("written", flush=True)
+time.sleep(120)
+"""
+
+
+def test_sigterm_drains_the_queue(lab, jumpfs_bin, mountpoint, daemon_log, scratch):
+    """SIGTERM with data queued and the file still open: the daemon sends
+    it all before it exits (within the documented 10 s)."""
+    target = BACKEND_HOME / scratch / "d"
+    before = _sftp_servers()
+    daemon = _mount(jumpfs_bin, mountpoint, daemon_log)
+    writer = None
+    stopped = []
+    try:
+        writer = labmod.popen_as_user(["/usr/bin/python3", "-c", OPEN_WRITER,
+                                       f"{mountpoint}/{scratch}/d"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert _line(writer, 30) == "opened"
+        # Hold the server back a moment so that the queue is full when the
+        # signal comes.
+        stopped = sorted(_sftp_servers() - before)
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        assert _line(writer, 30) == "written"
+        assert _backend_size(target) < 30 * MIB
+        (pid,) = [p for p in jfs.jumpfs_pids(mountpoint)]
+        os.kill(pid, signal.SIGTERM)
+        for p in stopped:
+            os.kill(p, signal.SIGCONT)
+        stopped = []
+        assert labmod._wait_pid_gone(pid, 20), "the daemon did not exit after SIGTERM"
+        want = hashlib.sha256(b"drain").digest() * (30 << 15)
+        assert target.read_bytes() == want
+        assert "never reached the server" not in daemon_log.read_text()
+    finally:
+        for p in stopped:
+            os.kill(p, signal.SIGCONT)
+        if writer is not None and writer.poll() is None:
+            writer.kill()
+        _unmount(mountpoint, daemon)
