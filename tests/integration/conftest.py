@@ -32,59 +32,10 @@ def pytest_addoption(parser):
 
 
 SANITIZER_LOGS = Path("/tmp/jumpfs-sanitizer-logs")
-# One integration run at a time on this machine: the lab, jfsuser's ~/.ssh
-# and the login counters are shared, and fault tests change them.
-SUITE_LOCK = Path("/run/lock/jumpfs-suite.lock")
-
-
-def _lock_holders(path):
-    """Pids holding a flock on path, from /proc/locks."""
-    ino = os.stat(path).st_ino
-    holders = set()
-    with open("/proc/locks") as f:
-        for line in f:
-            fields = line.split()
-            # "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE ..."; waiters have "->".
-            if "->" in fields or len(fields) < 6:
-                continue
-            if fields[5].rsplit(":", 1)[-1] == str(ino):
-                holders.add(int(fields[4]))
-    return holders
-
-
-def _ancestors():
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                pid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    return pids
-
-
-def _take_suite_lock(config):
-    import fcntl
-    SUITE_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(SUITE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        # Run under `flock -o SUITE_LOCK ...` by someone who already holds
-        # it for us: waiting would wait for ourselves.
-        if _lock_holders(SUITE_LOCK) & _ancestors():
-            os.close(fd)
-            return
-        print(f"\nwaiting for {SUITE_LOCK} (another integration run is using the lab)",
-              flush=True)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    config._jumpfs_suite_lock = fd  # held until this process exits
-
-
 def pytest_configure(config):
     if os.geteuid() == 0:
-        _take_suite_lock(config)
+        # Held until this process exits.
+        config._jumpfs_suite_lock = labmod.take_suite_lock()
     if config.getoption("--sanitized"):
         SANITIZER_LOGS.mkdir(mode=0o1777, exist_ok=True)
         SANITIZER_LOGS.chmod(0o1777)

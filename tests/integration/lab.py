@@ -24,6 +24,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = REPO_ROOT / "scripts" / "lab"
 STATE_DIR = Path("/var/lib/jumpfs-lab")
+# One user of the lab at a time on this machine (a pytest run, a bench):
+# the lab, jfsuser's ~/.ssh and the login counters are shared, and fault
+# tests change them.
+SUITE_LOCK = Path("/run/lock/jumpfs-suite.lock")
 
 JFS_USER = "jfsuser"
 
@@ -327,3 +331,48 @@ def connect_errno(addr, port, timeout=2.0):
         return e.errno
     finally:
         s.close()
+
+
+def _lock_holders(path):
+    """Pids holding a flock on path, from /proc/locks."""
+    ino = os.stat(path).st_ino
+    holders = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            fields = line.split()
+            # "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE ..."; waiters have "->".
+            if "->" in fields or len(fields) < 6:
+                continue
+            if fields[5].rsplit(":", 1)[-1] == str(ino):
+                holders.add(int(fields[4]))
+    return holders
+
+
+def _ancestors():
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def take_suite_lock():
+    """Waits for SUITE_LOCK and returns its fd (keep it open to hold it), or
+    None when an ancestor already holds it for us (`flock -o SUITE_LOCK ...`:
+    waiting would wait for ourselves)."""
+    import fcntl
+    SUITE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(SUITE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if _lock_holders(SUITE_LOCK) & _ancestors():
+            os.close(fd)
+            return None
+        print(f"\nwaiting for {SUITE_LOCK} (another run is using the lab)", flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
