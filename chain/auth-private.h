@@ -36,7 +36,9 @@ typedef struct {
 	int password_attempts;
 	int kbdint_attempts;
 	gboolean kbdint_info_seen;
-	AuthAgent *agent;        /* the filtering agent, once started */
+	AuthAgent *agent;        /* IdentityAgent, once opened (auth-pubkey.c) */
+	gboolean agent_tried;    /* opened, or failed to: do not retry */
+	gboolean agent_given;    /* its filter is the session's agent socket */
 	char *home_dir;          /* for the default identity files */
 } AuthAttempt;
 
@@ -61,6 +63,8 @@ AuthOutcome auth_method_gssapi(AuthAttempt *attempt);
 AuthOutcome auth_method_publickey(AuthAttempt *attempt);
 AuthOutcome auth_method_kbdint(AuthAttempt *attempt);
 AuthOutcome auth_method_password(AuthAttempt *attempt);
+/* Closes what publickey opened (the agent and its filter thread). */
+void auth_pubkey_finish(AuthAttempt *attempt);
 
 G_GNUC_PRINTF(2, 3) void auth_note_tried(AuthAttempt *attempt, const char *format, ...);
 void auth_note_blocked(AuthAttempt *attempt, const char *why);

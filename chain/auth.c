@@ -308,6 +308,7 @@ gboolean auth_authenticate(ssh_session session, const HopSpec *spec, const char 
 							 : g_get_home_dir()),
 	};
 	AuthOutcome outcome = auth_run_methods(&attempt, &allowed);
+	auth_pubkey_finish(&attempt);
 
 	gboolean ok = outcome == AUTH_SUCCESS;
 	if (ok) {
