@@ -5,8 +5,8 @@
  *      then, unless IdentitiesOnly, all others;
  *   3. the remaining IdentityFile keys (OpenSSH's default names when none
  *      is set), each followed by KEY-cert.pub when no CertificateFile is set.
- * A certificate is signed by the agent when the agent holds its key, else
- * by the key file it belongs to. Each identity is offered alone: a key
+ * A certificate is signed by the first identity of that list with its
+ * plain key: the agent's, or a key file's. Each identity is offered alone: a key
  * file's passphrase is asked only once the server said it would take the
  * key. The agent only signs here: it is never forwarded. */
 #include "chain/auth-private.h"
@@ -164,19 +164,6 @@ static GPtrArray *auth_file_identities(const AuthAttempt *attempt)
 	return ids;
 }
 
-static const AuthWireIdentity *auth_agent_find(const AuthAgent *agent, GBytes *blob)
-{
-	if (agent == NULL || blob == NULL)
-		return NULL;
-	const GPtrArray *keys = auth_agent_identities(agent);
-	for (guint i = 0; i < keys->len; i++) {
-		const AuthWireIdentity *key = g_ptr_array_index(keys, i);
-		if (g_bytes_equal(key->blob, blob))
-			return key;
-	}
-	return NULL;
-}
-
 static void auth_steal_into(GPtrArray *to, GPtrArray *from, guint index)
 {
 	g_ptr_array_add(to, g_ptr_array_steal_index(from, index));
@@ -192,11 +179,6 @@ static GPtrArray *auth_identities(const AuthAttempt *attempt)
 	for (guint i = 0; spec->certificate_files && i < spec->certificate_files->len; i++) {
 		AuthIdentity *cert = auth_cert_identity(g_ptr_array_index(spec->certificate_files, i),
 							NULL, attempt->label);
-		for (guint j = 0; cert != NULL && j < files->len && cert->key_file == NULL; j++) {
-			const AuthIdentity *file = g_ptr_array_index(files, j);
-			if (auth_blob_equal(file->plain, cert->plain))
-				cert->key_file = g_strdup(file->key_file);
-		}
 		if (cert != NULL)
 			g_ptr_array_add(order, cert);
 	}
@@ -233,11 +215,23 @@ static GPtrArray *auth_identities(const AuthAttempt *attempt)
 	while (files->len > 0)
 		auth_steal_into(order, files, 0);
 
-	/* A certificate is signed by the agent when it holds the key. */
+	/* As OpenSSH's sign_and_send_pubkey(): a certificate is signed by the
+	 * first identity of the list with its plain key, which is the agent's
+	 * when the agent's key made it into the list. */
 	for (guint i = 0; i < order->len; i++) {
 		AuthIdentity *id = g_ptr_array_index(order, i);
-		if (id->is_cert && !id->from_agent && auth_agent_find(attempt->agent, id->plain))
-			id->from_agent = TRUE;
+		if (!id->is_cert || id->from_agent)
+			continue;
+		for (guint j = 0; j < order->len; j++) {
+			const AuthIdentity *signer = g_ptr_array_index(order, j);
+			if (signer->is_cert || !auth_blob_equal(signer->plain, id->plain))
+				continue;
+			if (signer->from_agent)
+				id->from_agent = TRUE;
+			else if (id->key_file == NULL)
+				id->key_file = g_strdup(signer->key_file);
+			break;
+		}
 	}
 	return order;
 }

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -20,6 +21,9 @@
 extern char **environ;
 
 #define PROMPT_TTY_ANSWER_MAX 1024
+/* Starts every line the terminal would wrap: a server's long line cannot
+ * put text of its choosing at the start of a screen line. */
+#define PROMPT_TTY_CONTINUED "  ... "
 
 static GMutex tty_lock;
 static int tty_fd = -1; /* /dev/tty, opened before daemonizing; -1 */
@@ -77,6 +81,46 @@ static void prompt_tty_write(int fd, const char *text)
 	}
 }
 
+static int prompt_tty_columns(int fd)
+{
+	struct winsize size;
+	if (ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20)
+		return size.ws_col;
+	return 80;
+}
+
+/* The question, each line cut where the terminal would wrap it, and the
+ * rest continued on lines of our own that start with PROMPT_TTY_CONTINUED
+ * (the text is escaped already: every character takes 0, 1 or 2 columns). */
+static void prompt_tty_show(int fd, const char *text)
+{
+	/* A caller's own text (a key file's name) may not be UTF-8. */
+	g_autofree char *valid = g_utf8_validate(text, -1, NULL) ? NULL
+							      : prompt_escape(text, TRUE);
+	if (valid != NULL)
+		text = valid;
+	int columns = prompt_tty_columns(fd);
+	GString *out = g_string_new(NULL);
+	int used = 0;
+	for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (c == '\n') {
+			g_string_append_c(out, '\n');
+			used = 0;
+			continue;
+		}
+		int width = g_unichar_iszerowidth(c) ? 0 : g_unichar_iswide(c) ? 2 : 1;
+		if (used + width >= columns) {
+			g_string_append(out, "\n" PROMPT_TTY_CONTINUED);
+			used = (int)strlen(PROMPT_TTY_CONTINUED);
+		}
+		g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		used += width;
+	}
+	prompt_tty_write(fd, out->str);
+	g_string_free(out, TRUE);
+}
+
 /* Terminal state while echo is off; a signal must put it back (else the
  * user's shell is left without echo). */
 static volatile sig_atomic_t tty_signal;
@@ -113,7 +157,7 @@ static gboolean prompt_tty_read(int fd, const PromptQuestion *question, char *bu
 		prompt_tty_write(fd, question->feedback);
 		prompt_tty_write(fd, "\n");
 	}
-	prompt_tty_write(fd, question->text);
+	prompt_tty_show(fd, question->text);
 	while (!done && tty_signal == 0 && getppid() == parent) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int n = poll(&p, 1, 250);

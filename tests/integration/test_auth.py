@@ -344,3 +344,72 @@ def test_number_of_password_prompts_default(lab, jumpfs_bin, jfs_dir):
     assert failed("jump2", "password", labmod.JUMP2.user) == before + 3
     assert "tried: password (rejected), password (rejected), password (rejected)" \
         in proc.stdout, proc.stdout
+
+
+HOSTILE_CHAIN = (f"{labmod.JUMP1.user}@{labmod.JUMP1.fqdn}:{labmod.JUMP1.port},"
+                 f"{labmod.JUMP2.user}@{labmod.JUMP2.fqdn}:2223")
+HOSTILE_TAG = "(user2@jumphost2.whatever.org, hop 2/3)"
+RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f\x80-\x9f\u2028\u2029\u202a-\u202e"
+                          r"\u2066-\u2069]|\r(?!\n)")
+
+
+def hostile_config(directory):
+    """server3 with jump2's hostile sshd (lab kbdint-hostile) as hop 2, and
+    a known_hosts that knows it (it has jump2's host key)."""
+    ssh_dir = labmod.Path("/home") / labmod.JFS_USER / ".ssh"
+    keys = subprocess.run(["ssh-keygen", "-F", f"[{labmod.JUMP2.fqdn}]:{labmod.JUMP2.port}",
+                           "-f", ssh_dir / "known_hosts"], capture_output=True, text=True)
+    jump2_key = next(line.split(None, 1)[1] for line in keys.stdout.splitlines()
+                     if line and not line.startswith("#"))
+    known = directory / "known_hosts"
+    known.write_text((ssh_dir / "known_hosts").read_text() +
+                     f"[{labmod.JUMP2.fqdn}]:2223 {jump2_key}\n")
+    known.chmod(0o644)
+    config = directory / "config"
+    config.write_text(f"Host server3\n  HostName {labmod.BACKEND.addr}\n"
+                      f"  User {labmod.BACKEND.user}\n  ProxyJump {HOSTILE_CHAIN}\n"
+                      f"Host *\n  UserKnownHostsFile {known}\n")
+    config.chmod(0o644)
+    return config
+
+
+def test_hostile_keyboard_interactive_text_on_a_terminal(lab, jumpfs_bin, mountpoint, jfs_dir):
+    # Hop 2's PAM sends escapes that would clear the line, return to column
+    # 0 and paint hop 1's prompt, retitle the terminal, ring, and reverse
+    # the text. On the terminal every byte of it is shown escaped, after
+    # hop 2's own tag, and the prompt the user answers is hop 2's.
+    lab.run("kbdint-hostile", "on")
+    config = hostile_config(jfs_dir)
+    prompt = f"{HOSTILE_TAG} Password: "
+    status, shown = run_on_a_terminal(
+        ["runuser", "-u", labmod.JFS_USER, "--", str(jumpfs_bin), "-F", str(config),
+         labmod.SERVER3, str(mountpoint), "-o", "no_share"], [(prompt, PASSWORD)])
+    try:
+        assert status == 0, shown
+        labmod.wait_for_mount(mountpoint)
+        assert "hello.txt" in jfs.sh(f"ls {mountpoint}").split()
+    finally:
+        labmod.cleanup_mount(mountpoint)
+    assert not RAW_CONTROLS.search(shown), repr(shown)
+    # Lines longer than the terminal continue on lines of jumpfs's own.
+    lines = shown.replace("\r\n", "\n").replace("\n  ... ", "").splitlines()
+    fake = [line for line in lines if "hop 1/3" in line]
+    assert fake == [f"{HOSTILE_TAG} \\x1b[2K\\x0d(user1@jumphost1.whatever.org, hop 1/3) "
+                    "Password: \\x1b]0;jumphost1.whatever.org\\x07\\x07\\x08\\x08\\u202egnirts"], \
+        repr(shown)
+    assert shown.count(prompt) == 1, repr(shown)
+
+
+def test_hostile_keyboard_interactive_text_through_askpass(lab, jumpfs_bin, mountpoint, jfs_dir):
+    # The same text as SSH_ASKPASS's argument: escaped, tagged, one question.
+    lab.run("kbdint-hostile", "on")
+    config = hostile_config(jfs_dir)
+    askpass, log = make_askpass(jfs_dir, PASSWORD)
+    proc = run_jumpfs(jumpfs_bin, "--check", "-F", config, labmod.SERVER3,
+                      env={"SSH_ASKPASS": str(askpass)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    asked = log.read_text()
+    assert not RAW_CONTROLS.search(asked), repr(asked)
+    assert asked == (f"{HOSTILE_TAG} \\x1b[2K\\x0d(user1@jumphost1.whatever.org, hop 1/3) "
+                     "Password: \\x1b]0;jumphost1.whatever.org\\x07\\x07\\x08\\x08\\u202egnirts\n"
+                     f"{HOSTILE_TAG} Password: \n"), repr(asked)
