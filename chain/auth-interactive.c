@@ -22,7 +22,7 @@ static char *auth_hop_tag(const AuthAttempt *attempt)
 }
 
 /* Appends each line of a server's text, escaped and tagged, to out. */
-static void auth_append_server_lines(GString *out, const char *tag, const char *text)
+void auth_append_server_lines(GString *out, const char *tag, const char *text)
 {
 	if (text == NULL || *text == '\0')
 		return;
@@ -39,7 +39,7 @@ static void auth_append_server_lines(GString *out, const char *tag, const char *
  * (name, instruction, PAM messages; carried over from rounds without
  * prompts), then the prompt line itself, last, so the cursor always sits
  * after this hop's own tag. */
-static char *auth_kbdint_question(const char *tag, const GString *pending, const char *prompt)
+char *auth_kbdint_question(const char *tag, const GString *pending, const char *prompt)
 {
 	GString *text = g_string_new(pending->str);
 	const char *last_newline = prompt ? strrchr(prompt, '\n') : NULL;

@@ -88,6 +88,13 @@ gboolean auth_has_stdin_password(const AuthAttempt *attempt);
  * user@host, host:port or user@host:port (host = alias or HostName). */
 gboolean auth_hop_matches(const HopSpec *hop, const char *name);
 
+/* keyboard-interactive text as shown: each line of a server's text
+ * escaped (prompt_escape) and prefixed with tag, appended to out... */
+void auth_append_server_lines(GString *out, const char *tag, const char *text);
+/* ...and the question for one prompt: pending server lines, the prompt's
+ * own earlier lines, then its last line, tagged, where the cursor waits. */
+char *auth_kbdint_question(const char *tag, const GString *pending, const char *prompt);
+
 /* Would OpenSSH's user call this keyboard-interactive prompt the password
  * prompt? Hidden input and the word "password": a one-time code, a PIN or
  * a token prompt never gets the stdin password. */

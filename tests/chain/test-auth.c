@@ -155,6 +155,31 @@ static void test_prompt_is_password(void)
 	g_assert_false(auth_prompt_is_password(NULL, FALSE));
 }
 
+static void test_kbdint_question(void)
+{
+	const char *tag = "(u2@h2, hop 2/3)";
+	g_autoptr(GString) pending = g_string_new(NULL);
+	g_autofree char *plain = auth_kbdint_question(tag, pending, "Password: ");
+	g_assert_cmpstr(plain, ==, "(u2@h2, hop 2/3) Password: ");
+
+	/* Name and instruction lines, then a prompt with PAM messages in it:
+	 * every line tagged, control characters escaped, the prompt last. */
+	auth_append_server_lines(pending, tag, "Login\n");
+	auth_append_server_lines(pending, tag, "line one\n\x1b[2K\r(u1@h1, hop 1/3) Password: ");
+	g_autofree char *hostile = auth_kbdint_question(tag, pending,
+							"Warning\a\nVerification code: ");
+	g_assert_cmpstr(hostile, ==,
+			"(u2@h2, hop 2/3) Login\n"
+			"(u2@h2, hop 2/3) line one\n"
+			"(u2@h2, hop 2/3) \\x1b[2K\\x0d(u1@h1, hop 1/3) Password: \n"
+			"(u2@h2, hop 2/3) Warning\\x07\n"
+			"(u2@h2, hop 2/3) Verification code: ");
+	/* Nothing from the server: still tagged. */
+	g_autoptr(GString) none = g_string_new(NULL);
+	g_autofree char *empty = auth_kbdint_question(tag, none, NULL);
+	g_assert_cmpstr(empty, ==, "(u2@h2, hop 2/3) ");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -165,5 +190,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/chain/auth/password-hop/matches", test_hop_matches);
 	g_test_add_func("/chain/auth/password-hop/ipv6", test_hop_matches_ipv6);
 	g_test_add_func("/chain/auth/password-prompt", test_prompt_is_password);
+	g_test_add_func("/chain/auth/kbdint-question", test_kbdint_question);
 	return g_test_run();
 }
