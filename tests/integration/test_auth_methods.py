@@ -43,18 +43,31 @@ def test_number_of_password_prompts(lab, jumpfs_bin, jfs_dir):
     assert "password (rejected), password (rejected)" in proc.stdout, proc.stdout
 
 
-def test_gssapi_without_a_ticket_is_skipped_quietly(lab, jumpfs_bin, jfs_dir):
+def test_gssapi_without_kerberos_is_skipped_quietly(lab, jumpfs_bin, jfs_dir, request):
     # Debian's ssh_config: GSSAPIAuthentication yes for Host *. jump1 offers
-    # gssapi-with-mic, there is no ticket: tried first, fails at once, and
-    # the key logs in; nothing about it on stderr.
+    # gssapi-with-mic; this machine has no Kerberos: skipped, the key logs
+    # in, and nothing about it on stderr.
     lab.run("gssapi", "jump1", "on")
+    assert not labmod.Path("/etc/krb5.conf").exists(), "this test wants no Kerberos here"
     config = user_config(jfs_dir, "  GSSAPIAuthentication yes\n")
+    proc = check_as_user(jumpfs_bin, labmod.SERVER3, "-F", config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    debug = check_as_user(jumpfs_bin, labmod.SERVER3, "-F", config, "-d").stderr
+    hop1 = "\n".join(line for line in debug.splitlines() if "hop 1/3" in line)
+    assert "the server accepts publickey,gssapi-with-mic" in hop1, debug
+    assert "skipping gssapi-with-mic: no Kerberos here" in hop1, debug
+    assert "authenticated with publickey" in hop1, debug
+
+    # With a credential cache named (that does not exist): tried first, it
+    # fails at once, before anything is sent, and the key logs in. Not under
+    # ASan: libssh 0.10.6 leaks its GSSAPI context at every failed try.
+    if request.config.getoption("--sanitized"):
+        return
     env = {"KRB5CCNAME": f"FILE:{jfs_dir}/no-such-ccache"}
     proc = check_as_user(jumpfs_bin, labmod.SERVER3, "-F", config, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == ""
     debug = check_as_user(jumpfs_bin, labmod.SERVER3, "-F", config, "-d", env=env).stderr
-    hop1 = [line for line in debug.splitlines() if "hop 1/3" in line]
-    text = "\n".join(hop1)
-    assert "the server accepts publickey,gssapi-with-mic" in text, debug
-    assert text.index("trying gssapi-with-mic") < text.index("trying key"), debug
+    hop1 = "\n".join(line for line in debug.splitlines() if "hop 1/3" in line)
+    assert hop1.index("trying gssapi-with-mic") < hop1.index("trying key"), debug
