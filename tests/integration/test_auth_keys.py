@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -78,7 +79,15 @@ def agent(jfs_dir):
             assert added.returncode == 0, added.stderr
         yield sock, add
     finally:
-        proc.terminate()
+        # The agent itself: runuser, told to stop, waits 2 s for its child.
+        try:
+            children = labmod.Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+        except OSError:
+            children = ""
+        for pid in children.split():
+            os.kill(int(pid), signal.SIGTERM)
+        if not children.split():
+            proc.terminate()
         proc.wait(timeout=10)
 
 
