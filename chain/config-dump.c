@@ -108,7 +108,7 @@ config_dump(const ConfigResolved *r, const HopSpec *hop,
 	for (gsize i = 0; i < G_N_ELEMENTS(flags); i++) {
 		config_dump_number(out, r, flags[i]);
 		if (flags[i] == CONFIG_KW_SERVER_ALIVE_INTERVAL && mount_defaults &&
-		    hop->server_alive_interval == 0)
+		    hop->server_alive_interval < 0)
 			g_string_append(out,
 				"# jumpfs: serveraliveinterval 15 (mount default)\n");
 	}

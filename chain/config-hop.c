@@ -223,9 +223,9 @@ config_hop_fill(const ConfigContext *ctx, const ConfigResolved *r,
 	hop->connect_timeout = v != NULL ? v->number : 0;
 	hop->connection_attempts = config_number(r, CONFIG_KW_CONNECTION_ATTEMPTS);
 	v = config_explicit(r, CONFIG_KW_SERVER_ALIVE_INTERVAL);
-	hop->server_alive_interval = v != NULL ? v->number : 0;
+	hop->server_alive_interval = v != NULL ? v->number : -1;
 	v = config_explicit(r, CONFIG_KW_SERVER_ALIVE_COUNT_MAX);
-	hop->server_alive_count_max = v != NULL ? v->number : 0;
+	hop->server_alive_count_max = v != NULL ? v->number : -1;
 	hop->tcp_keep_alive = config_number(r, CONFIG_KW_TCP_KEEP_ALIVE) == 1;
 	v = config_options_get(&r->opts, CONFIG_KW_BIND_ADDRESS);
 	hop->bind_address = v != NULL ? g_strdup(v->text) : NULL;

@@ -60,8 +60,9 @@ typedef struct {
 	int canonicalize_hostname; /* CanonicalizeHostname: 0 no, 1 yes, 2
 	                              always (hostname is already canonical) */
 	int connection_attempts;   /* ConnectionAttempts; >= 1 */
-	int server_alive_interval; /* seconds; 0 = unset (mount default 15) */
-	int server_alive_count_max;/* 0 = unset (default 3) */
+	int server_alive_interval; /* seconds; 0 = off (as written);
+	                              -1 = unset (mount default 15) */
+	int server_alive_count_max;/* -1 = unset (default 3) */
 	gboolean tcp_keep_alive;   /* TCPKeepAlive (SO_KEEPALIVE on hop 1) */
 	char *bind_address;        /* BindAddress; NULL = any */
 	char *bind_interface;      /* BindInterface; NULL = any */

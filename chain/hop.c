@@ -234,8 +234,10 @@ Hop *hop_connect(const ChainSpec *chain, guint index, Hop *via, HopReport *repor
 	hop->proxy = proxy;
 	if (proxy != NULL)
 		proxy_command_hop_up(proxy);
-	int interval = spec->server_alive_interval > 0 ? spec->server_alive_interval
-						       : DEFAULT_ALIVE_INTERVAL_S;
+	/* Unset: the mount default, so that a dead hop is found. Set to 0:
+	 * off, as the user wrote (ssh's meaning). */
+	int interval = spec->server_alive_interval >= 0 ? spec->server_alive_interval
+							: DEFAULT_ALIVE_INTERVAL_S;
 	int count = spec->server_alive_count_max > 0 ? spec->server_alive_count_max
 						     : DEFAULT_ALIVE_COUNT_MAX;
 	/* The session's own log lines: "hop 2 (user2@jumphost2:2222)". Its

@@ -88,8 +88,8 @@ check_defaults(const ChainSpec *chain, const char *home)
 	g_assert_cmpint(hop->strict_host_key, ==, STRICT_HOSTKEY_ASK);
 	g_assert_false(hop->identities_only);
 	g_assert_cmpint(hop->connect_timeout, ==, 0);
-	g_assert_cmpint(hop->server_alive_interval, ==, 0);
-	g_assert_cmpint(hop->server_alive_count_max, ==, 0);
+	g_assert_cmpint(hop->server_alive_interval, ==, -1);
+	g_assert_cmpint(hop->server_alive_count_max, ==, -1);
 	/* OpenSSH's defaults less UMAC (MACs) and sntrup761 (kex). */
 	g_assert_cmpstr(hop->ciphers, ==, "chacha20-poly1305@openssh.com,aes128-ctr,"
 	                "aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com");
@@ -190,6 +190,16 @@ check_strict_no(const ChainSpec *chain, const char *home)
 	(void)home;
 	g_assert_cmpint(hop_at(chain, 0)->strict_host_key, ==, STRICT_HOSTKEY_NO);
 	g_assert_true(hop_at(chain, 0)->pubkey_auth); /* host-bound = yes */
+}
+
+/* ServerAliveInterval 0 written out is "off", as in ssh; only an unset
+ * one gets the mount default (hop.c). */
+static void
+check_alive_off(const ChainSpec *chain, const char *home)
+{
+	(void)home;
+	g_assert_cmpint(hop_at(chain, 0)->server_alive_interval, ==, -1);
+	g_assert_cmpint(hop_at(chain, 1)->server_alive_interval, ==, 0);
 }
 
 static void
@@ -524,6 +534,9 @@ static const ConfigCase cases[] = {
 	  .config = "Host t\n UserKnownHostsFile none\n HostKeyAlgorithms ssh-ed25519,rsa-sha2-256\n"
 	            " ProxyJump j\nHost j\n HostKeyAlgorithms -ssh-ed25519\n",
 	  .destination = "t", .check = check_known_hosts_none },
+	{ .name = "values/alive-off",
+	  .config = "Host t\n ServerAliveInterval 0\n ProxyJump j\n",
+	  .destination = "t", .check = check_alive_off },
 	{ .name = "values/strict-off", .config = "StrictHostKeyChecking off\n"
 	  "PubkeyAuthentication host-bound\n", .destination = "t", .check = check_strict_no },
 
