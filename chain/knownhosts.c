@@ -188,12 +188,13 @@ static gboolean knownhosts_check_revoked_file(const HopSpec *spec, const char *l
 }
 
 /* confirm() with "(yes/no/[fingerprint])": TRUE if accepted; FALSE with
- * *error when declined or nobody could be asked. */
+ * *error when declined or nobody could be asked. The hop has a line of its
+ * own, so that ssh's lines stay whole on an 80-column terminal. */
 static gboolean knownhosts_ask(const char *label, const KnownHostsKey *server,
 			       HostKeyReport *report, GError **error)
 {
 	g_autofree char *raw = g_strdup_printf(
-		"%s: The authenticity of host '%s' can't be established.\n"
+		"%s:\nThe authenticity of host '%s' can't be established.\n"
 		"%s key fingerprint is %s.\n"
 		"Are you sure you want to continue connecting (yes/no/[fingerprint])? ",
 		label, report->name, knownhosts_key_short_name(server), report->fingerprint);

@@ -389,7 +389,7 @@ static void run_decide_case(gconstpointer data)
 	if (c->asked > 0) {
 		const char *first = fake.questions->pdata[0];
 		g_autofree char *host_line = g_strdup_printf(
-			LABEL ": The authenticity of host '%s' can't be established.", report.name);
+			LABEL ":\nThe authenticity of host '%s' can't be established.", report.name);
 		assert_contains(first, host_line);
 		assert_contains(first, report.fingerprint);
 		assert_contains(first, "(yes/no/[fingerprint])? ");

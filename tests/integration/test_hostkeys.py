@@ -433,7 +433,7 @@ def test_ask_yes_records_the_key(lab, jumpfs_bin, ssh_files, keys):
     known = ask_setup(keys, ssh_files)
     status, shown = run_on_pty([jumpfs_bin, "--check", "server3"], [(ASKED, "yes")])
     assert status == 0, shown
-    assert "hop 2/3 (user2@jumphost2.whatever.org:2222): The authenticity" in shown, shown
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222):\r\nThe authenticity" in shown, shown
     assert j2_fingerprint() in shown
     after = KNOWN_HOSTS.read_text()
     assert after.startswith(known)
