@@ -98,6 +98,7 @@ static void link_drain_stderr(Pump *pump, Link *link)
 	int n;
 	while ((n = ssh_channel_read_nonblocking(link->channel, buf, sizeof(buf), 1)) > 0) {
 		link->stderr_bytes += (guint64)n;
+		link->consumed_since_grow += (size_t)n; /* it used the window too */
 		if (link->stderr_logged < PUMP_STDERR_LOG_MAX) {
 			size_t take = MIN((size_t)n, PUMP_STDERR_LOG_MAX - link->stderr_logged);
 			g_autofree char *text = g_strndup(buf, take);
@@ -262,6 +263,10 @@ gboolean link_finished(const Link *link)
 {
 	if (link->failed)
 		return TRUE;
+	/* The user is gone, and all it sent went on with an EOF after it:
+	 * nothing the remote says can be delivered any more. */
+	if (link->hangup && link->local_eof && link->eof_sent)
+		return TRUE;
 	/* Both directions closed and delivered. */
 	return link->remote_eof && link->local_shut && link->eof_sent;
 }
@@ -269,6 +274,10 @@ gboolean link_finished(const Link *link)
 short link_poll_events(const Link *link)
 {
 	short events = 0;
+	/* poll reports POLLHUP whatever the events: once seen, the fd is
+	 * left out (see pump.c), or the loop would spin. */
+	if (link->hangup)
+		return 0;
 	if (!link->local_eof && link_buffer_used(&link->to_remote) < PUMP_LINK_BUFFER_SIZE)
 		events |= POLLIN;
 	if (link_buffer_used(&link->to_local) > 0)

@@ -33,6 +33,7 @@ typedef struct {
 	gboolean eof_sent;      /* ssh_channel_send_eof done */
 	gboolean local_shut;    /* shutdown(fd, SHUT_WR) done */
 	gboolean failed;
+	gboolean hangup;        /* poll said the user closed its end entirely */
 	gboolean nudge;         /* request/response traffic: see pump_nudge */
 	guint64 stderr_bytes;   /* extended data drained and dropped */
 	size_t stderr_logged;

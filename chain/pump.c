@@ -230,7 +230,8 @@ static gpointer pump_thread(gpointer data)
 		}
 		for (guint i = 0; !pump->dead && i < pump->links->len; i++) {
 			Link *link = g_ptr_array_index(pump->links, i);
-			struct pollfd p = { .fd = link->fd, .events = link_poll_events(link) };
+			struct pollfd p = { .fd = link->hangup ? -1 : link->fd,
+					    .events = link_poll_events(link) };
 			g_array_append_val(fds, p);
 		}
 		int n = poll((struct pollfd *)fds->data, fds->len, timeout_ms);
@@ -239,6 +240,10 @@ static gpointer pump_thread(gpointer data)
 			break;
 		}
 		struct pollfd *p = (struct pollfd *)fds->data;
+		for (guint i = 2; !pump->dead && i < fds->len; i++) {
+			if (p[i].revents & (POLLHUP | POLLERR))
+				((Link *)g_ptr_array_index(pump->links, i - 2))->hangup = TRUE;
+		}
 		if (p[0].revents & POLLIN) {
 			uint64_t count;
 			ssize_t r = read(pump->wake_fd, &count, sizeof(count));

@@ -45,6 +45,8 @@ def pytest_configure(config):
                                       "abort_on_error=0")
         os.environ["UBSAN_OPTIONS"] = (f"log_path={SANITIZER_LOGS}/ubsan:print_stacktrace=1:"
                                        "halt_on_error=0")
+        # A ThreadSanitizer build (scripts/test's TSan step) reports the same way.
+        os.environ["TSAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/tsan:halt_on_error=0"
 
 
 @pytest.fixture(autouse=True)
