@@ -37,6 +37,7 @@ typedef struct {
 	gboolean nudge;         /* request/response traffic: see pump_nudge */
 	guint64 stderr_bytes;   /* extended data drained and dropped */
 	size_t stderr_logged;
+	size_t window;          /* the receive window this channel keeps open */
 	size_t consumed_since_grow; /* bytes read since the window was last topped up */
 } Link;
 

@@ -6,7 +6,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static gboolean log_use_syslog;
+/* Set once by log_to_syslog while pump threads may be logging: atomic. */
+static gint log_use_syslog;
 static gboolean log_debug;
 
 static int log_priority(GLogLevelFlags level)
@@ -28,7 +29,7 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 		return G_LOG_WRITER_HANDLED;
 	/* Routine news ("mounted ...") is for the system log and -d, not
 	 * for the terminal of someone who just typed a mount command. */
-	if ((level & G_LOG_LEVEL_INFO) && !log_debug && !log_use_syslog)
+	if ((level & G_LOG_LEVEL_INFO) && !log_debug && !g_atomic_int_get(&log_use_syslog))
 		return G_LOG_WRITER_HANDLED;
 	const char *message = NULL;
 	for (gsize i = 0; i < n_fields; i++) {
@@ -37,7 +38,7 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 	}
 	if (message == NULL)
 		return G_LOG_WRITER_UNHANDLED;
-	if (log_use_syslog) {
+	if (g_atomic_int_get(&log_use_syslog)) {
 		syslog(log_priority(level), "%s", message);
 		return G_LOG_WRITER_HANDLED;
 	}
@@ -85,12 +86,12 @@ void log_setup(gboolean debug)
 void log_to_syslog(void)
 {
 	openlog("jumpfs", LOG_PID, LOG_DAEMON);
-	log_use_syslog = TRUE;
+	g_atomic_int_set(&log_use_syslog, TRUE);
 }
 
 void log_failure_unattended(const char *message)
 {
-	if (log_use_syslog || isatty(STDERR_FILENO))
+	if (g_atomic_int_get(&log_use_syslog) || isatty(STDERR_FILENO))
 		return;
 	openlog("jumpfs", LOG_PID, LOG_DAEMON);
 	syslog(LOG_ERR, "%s", message);

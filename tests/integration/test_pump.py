@@ -10,6 +10,7 @@ do not depend on how the daemon schedules its mounts."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -194,3 +195,48 @@ def test_stats_show_each_hop_up_with_its_counters(lab, probe_bin, user_dir):
         # Idle for 2.5 s with 1 s keepalives: each hop answered one.
         assert 0 < hop["rtt_us"] < 500_000, hop
     assert [line for line in lines if "logins" in line] == [{"logins": 3}]
+
+
+# ---- sessions killed under load: no spin, SIGTERM still works ----------------
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_sessions_killed_under_load_leave_no_spin(lab, jumpfs_bin, mountpoint):
+    # The scene of the shared notes' TSan run: two SFTP channels, short
+    # keepalives, four writers, the backend's and jump2's sessions killed
+    # one after the other. Afterwards the daemon must be idle (a pump that
+    # leaves its session's input unread spins at 100% CPU) and SIGTERM must
+    # unmount it.
+    jfs.mount_ok(jumpfs_bin, mountpoint, labmod.SERVER3, "-o",
+                 "max_conns=2,ServerAliveInterval=2,ServerAliveCountMax=2,no_share")
+    (pid,) = jfs.jumpfs_pids(mountpoint)
+    names = [f"jfs-pump-w{i}" for i in range(4)]
+    try:
+        writers = [labmod.popen_as_user(
+            ["sh", "-c", f"dd if=/dev/zero of={mountpoint}/{name} bs=1M count=24 "
+                         "conv=fsync status=none; echo done"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for name in names]
+        time.sleep(0.5)
+        lab.kill_sessions("backend")
+        time.sleep(1.5)
+        lab.kill_sessions("jump2")
+        for w in writers:
+            w.communicate(timeout=120)  # each returns, written or failed
+        deadline = time.monotonic() + 30
+        while labmod.as_user(["ls", str(mountpoint)]).returncode != 0:
+            assert time.monotonic() < deadline, "the mount did not recover"
+            time.sleep(0.5)
+        time.sleep(1.0)
+        before = cpu_seconds(pid)
+        time.sleep(2.0)
+        used = cpu_seconds(pid) - before
+        assert used < 0.3, f"the idle daemon used {used:.2f} s of CPU in 2 s"
+        os.kill(pid, signal.SIGTERM)
+        assert labmod._wait_pid_gone(pid, 10), "SIGTERM did not end the daemon"
+        assert not labmod.is_mounted(mountpoint)
+    finally:
+        for name in names:
+            (labmod.BACKEND_HOME / name).unlink(missing_ok=True)
