@@ -148,6 +148,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "chain-probe: %s\n", error->message);
 		return 2;
 	}
+	/* GLib fills these caches on first use under a lock of its own that
+	 * ThreadSanitizer cannot see; the daemon fills them in its main
+	 * thread before any mount starts, and so does this. */
+	(void)g_get_home_dir();
+	(void)g_get_user_name();
+	(void)g_get_real_name();
+	(void)g_get_tmp_dir();
+	(void)g_get_host_name();
 	GPtrArray *threads = g_ptr_array_new();
 	for (guint i = 0; i < probes->len; i++)
 		g_ptr_array_add(threads, g_thread_new("probe", probe_run, probes->pdata[i]));
