@@ -76,6 +76,19 @@ static int pump_nudge(Pump *pump, gint64 last_rx_us)
 
 /* ---- keepalive ---- */
 
+/* keepalive@openssh.com; the first packet counted after it gives the
+ * round trip. A reply already in may make libssh's first call only
+ * collect it (its global-request state): then it is sent again. */
+static void pump_send_keepalive(Pump *pump, gint64 now)
+{
+	uint64_t sent = pump->packet_counter.out_packets;
+	ssh_send_keepalive(pump->session);
+	if (pump->packet_counter.out_packets == sent && pump->keepalive_sent_us == 0)
+		ssh_send_keepalive(pump->session);
+	if (pump->keepalive_sent_us == 0)
+		pump->keepalive_sent_us = now;
+}
+
 /* As OpenSSH's clientloop.c: after ServerAliveInterval without a packet
  * from the peer, send keepalive@openssh.com and go on; the session is
  * dead after ServerAliveInterval x ServerAliveCountMax of silence (and at
@@ -109,16 +122,9 @@ static gboolean pump_keepalive(Pump *pump, gint64 now, int *timeout_ms)
 		return FALSE;
 	gint64 due = MAX(last_rx, pump->last_keepalive_us) + interval;
 	if (now >= due) {
-		/* A reply already in may make the first call only collect it
-		 * (libssh's global-request state): then send again. */
-		uint64_t sent = pump->packet_counter.out_packets;
-		ssh_send_keepalive(pump->session);
-		if (pump->packet_counter.out_packets == sent && pump->keepalive_sent_us == 0)
-			ssh_send_keepalive(pump->session);
-		if (pump->keepalive_sent_us == 0) {
-			pump->keepalive_sent_us = now;
+		if (pump->keepalive_sent_us == 0)
 			death = MAX(death, now + G_TIME_SPAN_SECOND);
-		}
+		pump_send_keepalive(pump, now);
 		pump->last_keepalive_us = now;
 		g_atomic_int_inc(&pump->keepalives_missed);
 		due = now + interval;
@@ -190,6 +196,12 @@ static gpointer pump_thread(gpointer data)
 	ssh_set_log_userdata(pump);
 	ssh_set_log_callback(pump_libssh_log);
 	ssh_set_log_level(SSH_LOG_WARNING);
+	/* One keepalive at once: its round trip sizes the channels' windows
+	 * (pump-link.c). What sshd sent right after the login (hostkeys-00)
+	 * is taken in first, so that it is not mistaken for the answer. */
+	ssh_event_dopoll(event, 0);
+	pump->seen_in_packets = pump->packet_counter.in_packets;
+	pump_send_keepalive(pump, g_get_monotonic_time());
 	for (;;) {
 		g_mutex_lock(&pump->lock);
 		gboolean stopping = pump->stopping;
