@@ -35,8 +35,8 @@
  * latency: VmRSS 20-23 MiB with libssh's windows, 26-28 MiB when they
  * grew to 8 MiB regardless of the round trip. */
 #define PUMP_WINDOW_RATE_BYTES_PER_US 100
-/* Little enough buffered (in libssh, and for our reader), at a top-up, to
- * say "waiting for the network". */
+/* Little enough buffered in libssh, at a top-up, to say "waiting for the
+ * network". */
 #define PUMP_WINDOW_IDLE (64u * 1024)
 /* What may sit in libssh's buffer for a channel before we call it an
  * overrun: the largest window we ever advertise plus a packet. */
@@ -176,11 +176,9 @@ static gboolean link_read_channel(Pump *pump, Link *link)
 		if ((size_t)buffered > room)
 			link->window = MAX(link->window / 2, LIBSSH_WINDOW);
 		if (link->consumed_since_grow >= link->window / 2 && (size_t)buffered <= room) {
-			/* Both sides idle-ish: libssh holds little and our reader
-			 * has taken what we gave it. Only then is the window
-			 * what everyone waits for. */
-			if ((size_t)buffered <= PUMP_WINDOW_IDLE &&
-			    link_buffer_used(&link->to_local) <= PUMP_WINDOW_IDLE)
+			/* Little waits in libssh: the window, not our reader, is
+			 * what the data waits for. */
+			if ((size_t)buffered <= PUMP_WINDOW_IDLE)
 				link->window = MIN(link->window * 2, link_window_cap(pump));
 			n = ssh_channel_read_timeout(link->channel, dest,
 						     (uint32_t)(link->window + (size_t)buffered), 0, 0);

@@ -107,7 +107,9 @@ struct Pump {
 	GHashTable *open_failures; /* channel id -> "(reason) text", from libssh's log */
 	uint32_t created_channel_id; /* the last "Creating a channel N" */
 	gboolean window_overrun;/* libssh logged data beyond our window */
-	gint64 keepalive_sent_us;  /* 0 = none outstanding */
+	gint64 keepalive_sent_us;  /* first unanswered keepalive; 0 = none */
+	gint64 request_sent_us;    /* our last global request; 0 = none yet */
+	gint64 rtt_wanted_since;   /* measuring the RTT since; 0 = not */
 	gint64 last_keepalive_us;
 	gint64 last_tx_us;      /* data sent on a nudge link */
 	gint64 last_nudge_us;

@@ -76,36 +76,54 @@ static int pump_nudge(Pump *pump, gint64 last_rx_us)
 
 /* ---- keepalive ---- */
 
-/* keepalive@openssh.com; the first packet counted after it gives the
- * round trip. A reply already in may make libssh's first call only
- * collect it (its global-request state): then it is sent again. */
-static void pump_send_keepalive(Pump *pump, gint64 now)
+/* libssh holds one global request at a time and hides its answer: a call
+ * of ssh_send_keepalive on an answered request only collects the answer,
+ * on a pending one does nothing, with none out sends one. So two calls in
+ * a row send a new request exactly when the last one was answered, and
+ * the packet counter says whether they did. Returns TRUE if they did. */
+static gboolean pump_request_turn(Pump *pump, gint64 now)
 {
-	uint64_t sent = pump->packet_counter.out_packets;
+	uint64_t out = pump->packet_counter.out_packets;
 	ssh_send_keepalive(pump->session);
-	if (pump->packet_counter.out_packets == sent && pump->keepalive_sent_us == 0)
+	if (pump->packet_counter.out_packets == out)
 		ssh_send_keepalive(pump->session);
-	if (pump->keepalive_sent_us == 0)
-		pump->keepalive_sent_us = now;
+	if (pump->packet_counter.out_packets == out)
+		return FALSE; /* the last one is still unanswered */
+	gint64 previous = pump->request_sent_us;
+	pump->request_sent_us = now;
+	if (pump->rtt_wanted_since != 0 && previous != 0 && previous >= pump->rtt_wanted_since) {
+		atomic_store(&pump->rtt_us, now - previous);
+		pump->rtt_wanted_since = 0;
+	}
+	return TRUE;
+}
+
+/* The round trip of a keepalive sent from now on (the session's RTT, for
+ * status and the channels' windows): checked on every turn until its
+ * answer is seen, which is at most one extra keepalive. */
+static void pump_measure_rtt(Pump *pump, gint64 now)
+{
+	if (pump->rtt_wanted_since == 0)
+		pump->rtt_wanted_since = now;
+	pump_request_turn(pump, now);
 }
 
 /* As OpenSSH's clientloop.c: after ServerAliveInterval without a packet
  * from the peer, send keepalive@openssh.com and go on; the session is
  * dead after ServerAliveInterval x ServerAliveCountMax of silence (and at
  * least a second after the first unanswered keepalive, so that a count of
- * 1 still asks once). ssh_send_keepalive hides the reply, so any packet
- * counted by ssh_set_counters is the proof of life, and the first one
- * after a keepalive gives the round trip. Returns FALSE when the peer is
- * dead; *timeout_ms is when to look again (-1: no need). */
+ * 1 still asks once). Any packet counted by ssh_set_counters is the proof
+ * of life. Returns FALSE when the peer is dead; *timeout_ms is when to
+ * look again (-1: no need). */
 static gboolean pump_keepalive(Pump *pump, gint64 now, int *timeout_ms)
 {
 	if (pump->packet_counter.in_packets != pump->seen_in_packets) {
 		pump->seen_in_packets = pump->packet_counter.in_packets;
 		atomic_store(&pump->last_rx_us, now);
-		if (pump->keepalive_sent_us != 0)
-			atomic_store(&pump->rtt_us, now - pump->keepalive_sent_us);
 		pump->keepalive_sent_us = 0;
 		g_atomic_int_set(&pump->keepalives_missed, 0);
+		if (pump->rtt_wanted_since != 0)
+			pump_request_turn(pump, now);
 	}
 	atomic_store(&pump->bytes_in, pump->socket_counter.in_bytes);
 	atomic_store(&pump->bytes_out, pump->socket_counter.out_bytes);
@@ -122,9 +140,11 @@ static gboolean pump_keepalive(Pump *pump, gint64 now, int *timeout_ms)
 		return FALSE;
 	gint64 due = MAX(last_rx, pump->last_keepalive_us) + interval;
 	if (now >= due) {
-		if (pump->keepalive_sent_us == 0)
+		if (pump->keepalive_sent_us == 0) {
+			pump->keepalive_sent_us = now;
 			death = MAX(death, now + G_TIME_SPAN_SECOND);
-		pump_send_keepalive(pump, now);
+		}
+		pump_measure_rtt(pump, now);
 		pump->last_keepalive_us = now;
 		g_atomic_int_inc(&pump->keepalives_missed);
 		due = now + interval;
@@ -196,12 +216,9 @@ static gpointer pump_thread(gpointer data)
 	ssh_set_log_userdata(pump);
 	ssh_set_log_callback(pump_libssh_log);
 	ssh_set_log_level(SSH_LOG_WARNING);
-	/* One keepalive at once: its round trip sizes the channels' windows
-	 * (pump-link.c). What sshd sent right after the login (hostkeys-00)
-	 * is taken in first, so that it is not mistaken for the answer. */
-	ssh_event_dopoll(event, 0);
-	pump->seen_in_packets = pump->packet_counter.in_packets;
-	pump_send_keepalive(pump, g_get_monotonic_time());
+	/* A keepalive at once: its round trip sizes the channels' windows
+	 * (pump-link.c). */
+	pump_measure_rtt(pump, g_get_monotonic_time());
 	for (;;) {
 		g_mutex_lock(&pump->lock);
 		gboolean stopping = pump->stopping;
