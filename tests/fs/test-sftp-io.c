@@ -411,7 +411,9 @@ static void test_async_writes_broken(Fixture *f, gconstpointer data)
 	for (int i = 0; i < 4; i++)
 		g_assert_cmpint(sftpc_write_async(f->conn, &a.handle, i * 100, bytes[i], 100,
 						  async_done_last, &a), ==, 0);
+	g_mutex_lock(&a.lock); /* the last callback reads it on the reader thread */
 	a.drop = f->conn;
+	g_mutex_unlock(&a.lock);
 	f->conn = NULL;
 	reap(f);
 	async_wait(&a, a.expect);

@@ -46,7 +46,9 @@ def pytest_configure(config):
         os.environ["UBSAN_OPTIONS"] = (f"log_path={SANITIZER_LOGS}/ubsan:print_stacktrace=1:"
                                        "halt_on_error=0")
         # A ThreadSanitizer build (scripts/test's TSan step) reports the same way.
-        os.environ["TSAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/tsan:halt_on_error=0"
+        supp = Path(__file__).resolve().parents[1] / "tsan" / "glib.supp"
+        os.environ["TSAN_OPTIONS"] = (f"log_path={SANITIZER_LOGS}/tsan:halt_on_error=0:"
+                                      f"suppressions={supp}")
         # GLib 2.74's GSlice hands memory between threads behind futexes
         # that TSan cannot see (false races on reuse); malloc it can.
         os.environ["G_SLICE"] = "always-malloc"
