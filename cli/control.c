@@ -1,85 +1,61 @@
-/* Control socket: where it lives, who may talk to it, and its tiny
- * protocol: the client sends u32 count, then count strings (u32 length +
- * bytes): the working directory, its context, then argv; the daemon
- * answers one byte ('0' mounted, '1' failed, '2' not for me: serve it
- * yourself) followed by a message, and closes. */
+/* Control sockets: where they live, who may talk to them, and their frames.
+ *
+ * A frame is: u32 magic, u8 type, u32 payload length, payload = strings,
+ * each u32 length + bytes. The magic lets both ends recognise an older
+ * jumpfs: the protocol before it began with a small u32 count, which an
+ * old daemon takes our magic for (too many strings: it hangs up without a
+ * word), and which we answer with an old-style "not for me" ('2'). Either
+ * way the client serves the mount itself. */
 #include "cli/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONTROL_MAX_STRINGS 256
-#define CONTROL_MAX_STRING (64 * 1024)
+#include "chain/errors.h"
+
+#define CONTROL_MAGIC 0x4a465332u        /* "JFS2" */
+#define CONTROL_MAX_PAYLOAD (4u << 20)   /* argv + the whole environment */
+#define CONTROL_MAX_STRINGS 16384
 
 struct ControlServer {
 	int fd;
 	char *path;
-	char *context;
 };
 
-/* What a mount inherits from the process that serves it: a daemon only
- * takes mounts whose command ran in the same mount namespace (a mount
- * made elsewhere would land in the wrong one) with the same agent and
- * askpass (they authenticate new hops). */
-static char *control_context(void)
-{
-	g_autofree char *mnt_ns = g_file_read_link("/proc/self/ns/mnt", NULL);
-	return g_strdup_printf("mnt=%s agent=%s askpass=%s display=%s",
-			       mnt_ns ? mnt_ns : "?",
-			       g_getenv("SSH_AUTH_SOCK") ? g_getenv("SSH_AUTH_SOCK") : "",
-			       g_getenv("SSH_ASKPASS") ? g_getenv("SSH_ASKPASS") : "",
-			       g_getenv("DISPLAY") ? g_getenv("DISPLAY") : "");
-}
+typedef struct __attribute__((packed)) {
+	uint32_t magic;
+	uint8_t type;
+	uint32_t length;
+} ControlHeader;
 
-/* The directory must be ours alone: created 0700 if missing; refused if
- * it is a symlink, someone else's, or open to others. */
-static char *control_socket_path(void)
+void control_message_free(ControlMessage *message)
 {
-	const char *runtime = g_getenv("XDG_RUNTIME_DIR");
-	g_autofree char *dir = runtime && *runtime
-		? g_build_filename(runtime, "jumpfs", NULL)
-		: g_strdup_printf("/tmp/jumpfs-%u", (unsigned)getuid());
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return NULL;
-	struct stat st;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & 077) != 0) {
-		g_warning("not sharing connections: %s is not a private directory of yours", dir);
-		return NULL;
+	if (message == NULL)
+		return;
+	for (guint i = 0; i < message->strings->len; i++) {
+		char *s = g_ptr_array_index(message->strings, i);
+		explicit_bzero(s, strlen(s)); /* answers may be passwords */
+		g_free(s);
 	}
-	char *path = g_build_filename(dir, "control", NULL);
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		g_free(path);
-		return NULL;
-	}
-	return path;
+	g_ptr_array_free(message->strings, TRUE);
+	for (guint i = 0; i < message->n_fds; i++)
+		if (message->fds[i] >= 0)
+			close(message->fds[i]);
+	g_free(message);
 }
 
-static struct sockaddr_un control_address(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-	return addr;
-}
+/* --- sending ------------------------------------------------------------ */
 
-static gboolean control_peer_is_us(int fd)
+static gboolean control_write_all(int fd, const char *p, size_t len)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	       cred.uid == getuid();
-}
-
-static gboolean control_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
 	while (len > 0) {
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
@@ -92,124 +68,303 @@ static gboolean control_write_all(int fd, const void *data, size_t len)
 	return TRUE;
 }
 
-static gboolean control_read_all(int fd, void *data, size_t len)
+gboolean control_send(int fd, char type, const char *const *strings, guint n_strings,
+		      const int *fds, guint n_fds)
+{
+	GString *frame = g_string_new(NULL);
+	ControlHeader header = { .magic = CONTROL_MAGIC, .type = (uint8_t)type };
+	g_string_append_len(frame, (const char *)&header, sizeof(header));
+	for (guint i = 0; i < n_strings; i++) {
+		const char *s = strings[i] ? strings[i] : "";
+		uint32_t len = (uint32_t)strlen(s);
+		g_string_append_len(frame, (const char *)&len, sizeof(len));
+		g_string_append_len(frame, s, len);
+	}
+	uint32_t length = (uint32_t)(frame->len - sizeof(header));
+	memcpy(frame->str + offsetof(ControlHeader, length), &length, sizeof(length));
+
+	gboolean ok;
+	if (n_fds > 0) {
+		/* The descriptors ride on the first byte. */
+		char control[CMSG_SPACE(sizeof(int) * CONTROL_MAX_FDS)] = { 0 };
+		struct iovec iov = { .iov_base = frame->str, .iov_len = 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = control, .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds),
+		};
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n_fds);
+		ssize_t n;
+		do {
+			n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		ok = n == 1 && control_write_all(fd, frame->str + 1, frame->len - 1);
+	} else {
+		ok = control_write_all(fd, frame->str, frame->len);
+	}
+	/* The frame may hold an answer (a password). */
+	explicit_bzero(frame->str, frame->len);
+	g_string_free(frame, TRUE);
+	return ok;
+}
+
+/* --- receiving ---------------------------------------------------------- */
+
+typedef struct {
+	int fd;
+	gint64 deadline_us;
+	int cancel_fd;
+	ControlMessage *message; /* collects descriptors */
+} ControlReader;
+
+/* Waits until fd is readable; FALSE with *error on timeout or cancel. */
+static gboolean control_wait(ControlReader *reader, GError **error)
+{
+	for (;;) {
+		int timeout_ms = -1;
+		if (reader->deadline_us >= 0) {
+			gint64 left = reader->deadline_us - g_get_monotonic_time();
+			if (left <= 0) {
+				g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_TIMEOUT,
+					    "control socket: the peer said nothing in time");
+				return FALSE;
+			}
+			timeout_ms = (int)((left + 999) / 1000);
+		}
+		struct pollfd fds[2] = {
+			{ .fd = reader->fd, .events = POLLIN },
+			{ .fd = reader->cancel_fd, .events = POLLIN },
+		};
+		int n = poll(fds, 2, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_DISCONNECTED,
+				    "control socket: %s", g_strerror(errno));
+			return FALSE;
+		}
+		if (fds[1].revents != 0) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_DISCONNECTED,
+				    "control socket: cancelled (the daemon is stopping)");
+			return FALSE;
+		}
+		if (fds[0].revents != 0)
+			return TRUE;
+	}
+}
+
+static void control_take_fds(ControlReader *reader, struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		guint count = (guint)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		const int *fds = (const int *)CMSG_DATA(c);
+		for (guint i = 0; i < count; i++) {
+			if (reader->message->n_fds < CONTROL_MAX_FDS)
+				reader->message->fds[reader->message->n_fds++] = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+}
+
+static gboolean control_read_all(ControlReader *reader, void *data, size_t len, GError **error)
 {
 	char *p = data;
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (!control_wait(reader, error))
 			return FALSE;
+		char control[CMSG_SPACE(sizeof(int) * CONTROL_MAX_FDS)];
+		struct iovec iov = { .iov_base = p, .iov_len = len };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = control, .msg_controllen = sizeof(control),
+		};
+		ssize_t n = recvmsg(reader->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n > 0)
+			control_take_fds(reader, &msg);
+		if (n <= 0) {
+			g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_DISCONNECTED,
+				    "control socket: the peer went away");
+			return FALSE;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
 	return TRUE;
 }
 
-static gboolean control_send_string(int fd, const char *s)
+static gboolean control_parse_strings(ControlMessage *message, const char *payload,
+				      uint32_t length, GError **error)
 {
-	uint32_t len = (uint32_t)strlen(s);
-	return control_write_all(fd, &len, sizeof(len)) && control_write_all(fd, s, len);
+	uint32_t at = 0;
+	while (at < length) {
+		uint32_t len;
+		if (length - at < sizeof(len) ||
+		    message->strings->len >= CONTROL_MAX_STRINGS)
+			goto bad;
+		memcpy(&len, payload + at, sizeof(len));
+		at += sizeof(len);
+		if (len > length - at || memchr(payload + at, '\0', len) != NULL)
+			goto bad;
+		g_ptr_array_add(message->strings, g_strndup(payload + at, len));
+		at += len;
+	}
+	return TRUE;
+bad:
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL,
+		    "control socket: a malformed message");
+	return FALSE;
 }
 
-static char *control_recv_string(int fd)
+ControlMessage *control_recv(int fd, gint64 deadline_us, int cancel_fd, GError **error)
 {
-	uint32_t len;
-	if (!control_read_all(fd, &len, sizeof(len)) || len > CONTROL_MAX_STRING)
-		return NULL;
-	char *s = g_malloc(len + 1);
-	if (!control_read_all(fd, s, len)) {
-		g_free(s);
+	ControlMessage *message = g_new0(ControlMessage, 1);
+	message->strings = g_ptr_array_new();
+	ControlReader reader = { fd, deadline_us, cancel_fd, message };
+	ControlHeader header;
+	if (!control_read_all(&reader, &header, sizeof(header), error))
+		goto fail;
+	if (header.magic != CONTROL_MAGIC || header.length > CONTROL_MAX_PAYLOAD) {
+		g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_PROTOCOL,
+			    "control socket: not a jumpfs of this version");
+		goto fail;
+	}
+	message->type = (char)header.type;
+	char *payload = g_malloc(header.length + 1);
+	gboolean ok = control_read_all(&reader, payload, header.length, error) &&
+		      control_parse_strings(message, payload, header.length, error);
+	explicit_bzero(payload, header.length);
+	g_free(payload);
+	if (ok)
+		return message;
+fail:
+	control_message_free(message);
+	return NULL;
+}
+
+/* --- where, and who ----------------------------------------------------- */
+
+char *control_dir(void)
+{
+	const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+	char *dir = runtime && *runtime
+		? g_build_filename(runtime, "jumpfs", NULL)
+		: g_strdup_printf("/tmp/jumpfs-%u", (unsigned)getuid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		g_free(dir);
 		return NULL;
 	}
-	s[len] = '\0';
-	return s;
+	/* Ours alone: not a symlink, not someone else's, closed to others. */
+	struct stat st;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 077) != 0) {
+		g_warning("not sharing connections: %s is not a private directory of yours", dir);
+		g_free(dir);
+		return NULL;
+	}
+	return dir;
 }
 
-static int control_connect(const char *path)
+static gboolean control_address(const char *name, struct sockaddr_un *addr, char **path_out)
 {
+	g_autofree char *dir = control_dir();
+	if (dir == NULL)
+		return FALSE;
+	char *path = g_build_filename(dir, name, NULL);
+	*addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(addr->sun_path)) {
+		g_free(path);
+		return FALSE;
+	}
+	g_strlcpy(addr->sun_path, path, sizeof(addr->sun_path));
+	*path_out = path;
+	return TRUE;
+}
+
+static gboolean control_peer_is_us(int fd, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid())
+		return FALSE;
+	if (pid != NULL)
+		*pid = cred.pid;
+	return TRUE;
+}
+
+int control_connect(const char *name, gboolean *stale)
+{
+	struct sockaddr_un addr;
+	g_autofree char *path = NULL;
+	if (stale != NULL)
+		*stale = FALSE;
+	if (!control_address(name, &addr, &path))
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_un addr = control_address(path);
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int saved = errno;
+		if (stale != NULL)
+			*stale = errno == ECONNREFUSED;
 		close(fd);
-		errno = saved;
+		return -1;
+	}
+	if (!control_peer_is_us(fd, NULL)) {
+		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-gboolean control_delegate(int argc, char **argv, int *status)
+ControlServer *control_listen(const char *name)
 {
-	g_autofree char *path = control_socket_path();
-	if (path == NULL)
-		return FALSE;
-	int fd = control_connect(path);
-	if (fd < 0)
-		return FALSE;
-	if (!control_peer_is_us(fd)) {
-		close(fd);
-		return FALSE;
-	}
-	g_autofree char *cwd = g_get_current_dir();
-	g_autofree char *context = control_context();
-	uint32_t count = (uint32_t)argc + 2;
-	gboolean sent = control_write_all(fd, &count, sizeof(count)) &&
-			control_send_string(fd, cwd) && control_send_string(fd, context);
-	for (int i = 0; sent && i < argc; i++)
-		sent = control_send_string(fd, argv[i]);
-
-	GString *answer = g_string_new(NULL);
-	char buf[512];
-	ssize_t n;
-	while (sent && (n = read(fd, buf, sizeof(buf))) > 0)
-		g_string_append_len(answer, buf, n);
-	close(fd);
-	if (answer->len == 0 || answer->str[0] == '2') {
-		/* The daemon went away without a word (it was exiting), or
-		 * this mount is not for it: serve it ourselves. */
-		g_string_free(answer, TRUE);
-		return FALSE;
-	}
-	*status = answer->str[0] == '0' ? 0 : 1;
-	if (answer->len > 1)
-		fprintf(*status == 0 ? stdout : stderr, "jumpfs: %s\n", answer->str + 1);
-	g_string_free(answer, TRUE);
-	return TRUE;
-}
-
-ControlServer *control_listen(void)
-{
-	char *path = control_socket_path();
-	if (path == NULL)
+	struct sockaddr_un addr;
+	char *path = NULL;
+	if (!control_address(name, &addr, &path))
 		return NULL;
+	/* Bind, and take over a dead daemon's socket, one process at a time:
+	 * two that both found it dead must not each unlink the other's. */
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *lock_path = g_build_filename(dir, "lock", NULL);
+	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock_fd >= 0)
+		flock(lock_fd, LOCK_EX);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un addr = control_address(path);
+	ControlServer *server = NULL;
 	for (int attempt = 0; fd >= 0 && attempt < 2; attempt++) {
 		mode_t old_umask = umask(077);
 		int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 		umask(old_umask);
-		if (rc == 0 && listen(fd, 16) == 0) {
-			ControlServer *server = g_new0(ControlServer, 1);
+		if (rc == 0 && listen(fd, 64) == 0) {
+			server = g_new0(ControlServer, 1);
 			server->fd = fd;
 			server->path = path;
-			server->context = control_context();
-			return server;
+			break;
 		}
 		if (errno != EADDRINUSE)
 			break;
 		/* A live daemon answers; a dead one left its socket behind. */
-		int probe = control_connect(path);
-		if (probe >= 0) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		gboolean live = probe >= 0 &&
+				connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+		if (probe >= 0)
 			close(probe);
+		if (live)
 			break;
-		}
 		unlink(path);
 	}
-	g_debug("not sharing: the control socket %s is taken", path);
+	if (lock_fd >= 0)
+		close(lock_fd); /* releases the lock */
+	if (server != NULL)
+		return server;
+	g_debug("not listening: the control socket %s is taken", path);
 	if (fd >= 0)
 		close(fd);
 	g_free(path);
@@ -221,55 +376,17 @@ int control_fd(ControlServer *server)
 	return server->fd;
 }
 
-int control_accept(ControlServer *server, char ***argv_out, char **cwd_out)
+int control_accept(ControlServer *server, pid_t *pid)
 {
 	int fd = accept4(server->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (!control_peer_is_us(fd)) {
+	if (!control_peer_is_us(fd, pid)) {
 		g_warning("control socket: refused a connection from another user");
 		close(fd);
 		return -1;
 	}
-	uint32_t count = 0;
-	if (!control_read_all(fd, &count, sizeof(count)) || count < 3 ||
-	    count > CONTROL_MAX_STRINGS) {
-		close(fd);
-		return -1;
-	}
-	char *cwd = control_recv_string(fd);
-	g_autofree char *context = cwd ? control_recv_string(fd) : NULL;
-	if (context != NULL && strcmp(context, server->context) != 0) {
-		control_reply(fd, '2', "not for this daemon");
-		g_free(cwd);
-		return -1;
-	}
-	GPtrArray *argv = g_ptr_array_new();
-	for (uint32_t i = 2; context != NULL && i < count; i++) {
-		char *s = control_recv_string(fd);
-		if (s == NULL)
-			break;
-		g_ptr_array_add(argv, s);
-	}
-	if (context == NULL || argv->len != count - 2) {
-		g_ptr_array_set_free_func(argv, g_free);
-		g_ptr_array_free(argv, TRUE);
-		g_free(cwd);
-		close(fd);
-		return -1;
-	}
-	g_ptr_array_add(argv, NULL);
-	*argv_out = (char **)g_ptr_array_free(argv, FALSE);
-	*cwd_out = cwd;
 	return fd;
-}
-
-void control_reply(int client_fd, char status, const char *message)
-{
-	control_write_all(client_fd, &status, 1);
-	if (message != NULL)
-		control_write_all(client_fd, message, strlen(message));
-	close(client_fd);
 }
 
 void control_close(ControlServer *server)
@@ -279,6 +396,5 @@ void control_close(ControlServer *server)
 	unlink(server->path);
 	close(server->fd);
 	g_free(server->path);
-	g_free(server->context);
 	g_free(server);
 }

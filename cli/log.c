@@ -49,6 +49,28 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 	return G_LOG_WRITER_HANDLED;
 }
 
+/* A thread that checks FUSE options with a dry run (cli/options.c) takes
+ * FUSE's error messages for itself instead of the log. Per thread: in the
+ * shared daemon, one request's dry run must not swallow the messages of
+ * mounts running meanwhile, and libfuse has only one, process-wide,
+ * logger. */
+static GPrivate log_fuse_capture = G_PRIVATE_INIT(NULL);
+
+void log_fuse_capture_begin(void)
+{
+	GString *old = g_private_get(&log_fuse_capture);
+	if (old != NULL)
+		g_string_free(old, TRUE);
+	g_private_set(&log_fuse_capture, g_string_new(NULL));
+}
+
+char *log_fuse_capture_end(void)
+{
+	GString *captured = g_private_get(&log_fuse_capture);
+	g_private_set(&log_fuse_capture, NULL);
+	return captured ? g_string_free(captured, FALSE) : g_strdup("");
+}
+
 /* libfuse logs in pieces ("unknown option(s): `" ... "'\n"): collect up
  * to the newline, then hand the line to GLib like our own messages. */
 static GMutex log_fuse_lock;
@@ -56,6 +78,12 @@ static GString *log_fuse_line;
 
 static void log_fuse(enum fuse_log_level level, const char *format, va_list ap)
 {
+	GString *captured = g_private_get(&log_fuse_capture);
+	if (captured != NULL) {
+		if (level <= FUSE_LOG_ERR)
+			g_string_append_vprintf(captured, format, ap);
+		return;
+	}
 	g_mutex_lock(&log_fuse_lock);
 	if (log_fuse_line == NULL)
 		log_fuse_line = g_string_new(NULL);
@@ -76,11 +104,17 @@ static void log_fuse(enum fuse_log_level level, const char *format, va_list ap)
 	g_mutex_unlock(&log_fuse_lock);
 }
 
-void log_setup(gboolean debug)
+void log_setup(void)
+{
+	g_log_set_writer_func(log_writer, NULL, NULL);
+	/* Installed once, before anything can call fuse_log, and never
+	 * replaced: see log_fuse_capture_begin. */
+	fuse_set_log_func(log_fuse);
+}
+
+void log_set_debug(gboolean debug)
 {
 	log_debug = debug;
-	g_log_set_writer_func(log_writer, NULL, NULL);
-	fuse_set_log_func(log_fuse);
 }
 
 void log_to_syslog(void)

@@ -5,7 +5,14 @@
 
 #include <glib.h>
 
-void log_setup(gboolean debug);
+/* First thing in main(): GLib's and libfuse's messages take our way from
+ * then on. Debug messages are dropped until log_set_debug(TRUE). */
+void log_setup(void);
+void log_set_debug(gboolean debug);
+/* Until _end, FUSE's error messages from the calling thread are kept
+ * (returned by _end, owned by the caller) instead of logged. */
+void log_fuse_capture_begin(void);
+char *log_fuse_capture_end(void);
 void log_to_syslog(void);
 /* A failure that ends jumpfs before the mount is up: it is printed on
  * stderr by the caller; when stderr is no terminal (fstab at boot,

@@ -1,12 +1,15 @@
 /* jumpfs: mount a remote directory through SSH jump hosts.
  *
- * main() only sequences the pieces: command line -> hand the mount to the
- * user's running daemon, if any -> else fork (the parent waits for the
- * mount) -> chain + first SFTP channel -> FUSE mount -> loop. */
+ * main() only sequences the pieces: command line -> become the user's
+ * shared daemon, or hand the mount to the one running -> fork (the parent
+ * waits for the mount) -> the dispatching loop (cli/share.c), which sets
+ * the mount up on a thread of its own: chain + first SFTP channel -> FUSE
+ * mount -> FUSE's loop. */
 #include <fuse.h>
 #include <libssh/libssh.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "chain/auth.h"
 #include "chain/cache.h"
@@ -14,6 +17,7 @@
 #include "cli/check.h"
 #include "cli/control.h"
 #include "cli/daemon.h"
+#include "cli/delegate.h"
 #include "cli/log.h"
 #include "cli/mount.h"
 #include "cli/options.h"
@@ -41,52 +45,21 @@ static int run_check(const CliOptions *options)
 	return status;
 }
 
-/* A mount served by this process alone (-f, -o no_share, or no safe place
- * for the control socket): the classic sshfs shape. */
-static int serve_alone(ChainCache *cache, Mount *mount)
-{
-	struct fuse_session *session = mount_session(mount);
-	int status = 1;
-	if (fuse_set_signal_handlers(session) == 0) {
-		status = mount_run(mount);
-		fuse_remove_signal_handlers(session);
-	}
-	mount_free(mount);
-	chain_cache_free(cache);
-	return status;
-}
-
 /* Everything after the command line, in the process that will serve the
- * mount. Errors before the mount is up go to report_fd (daemon) or stderr. */
+ * mount (the shared daemon if server listens on "control"). Errors before
+ * the mount is up go to report_fd (the waiting parent) or stderr. */
 static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd,
-		 gboolean share)
+		 ControlServer *server)
 {
-	GError *error = NULL;
-	ControlServer *server = share ? control_listen() : NULL;
-	if (server != NULL)
-		share_block_signals();
-	ChainCache *cache = chain_cache_new();
-
-	Mount *mount = mount_new(cache, options, fuse_args, &error);
-	if (mount == NULL) {
-		log_failure_unattended(error->message);
-		if (report_fd >= 0)
-			daemon_report_failure(report_fd, error->message);
-		else
-			g_printerr("jumpfs: %s\n", error->message);
-		g_error_free(error);
-		control_close(server);
-		chain_cache_free(cache);
-		return 1;
+	share_block_signals();
+	gboolean shared = server != NULL;
+	if (server == NULL) {
+		/* A mount of its own still answers `jumpfs status`. */
+		g_autofree char *name = g_strdup_printf("mount-%d", (int)getpid());
+		server = control_listen(name);
 	}
-	if (report_fd >= 0) {
-		daemon_report_ready(report_fd);
-		log_to_syslog();
-		auth_detach_tty();
-	}
-	if (server != NULL)
-		return share_serve(cache, server, mount);
-	return serve_alone(cache, mount);
+	ShareFirst first = { options, fuse_args, report_fd };
+	return share_serve(chain_cache_new(), server, shared, &first);
 }
 
 int main(int argc, char **argv)
@@ -96,6 +69,7 @@ int main(int argc, char **argv)
 	GError *error = NULL;
 	int status;
 
+	log_setup();
 	if (print_config_requested(argc, argv))
 		return print_config_main(argc, argv);
 	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error) ||
@@ -107,9 +81,10 @@ int main(int argc, char **argv)
 		cli_options_clear(&options);
 		return 1;
 	}
-	log_setup(options.debug);
+	log_set_debug(options.debug);
 	/* The shared daemon cannot read this process's stdin password. */
 	gboolean share = !options.foreground && !options.no_share && !options.password_stdin;
+	ControlServer *server = NULL;
 	if (options.show_help) {
 		cli_options_print_help(argv[0]);
 		status = 0;
@@ -126,11 +101,15 @@ int main(int argc, char **argv)
 		status = 1;
 	} else if (options.check) {
 		status = run_check(&options);
-	} else if (share && control_delegate(argc, argv, &status)) {
-		/* The user's daemon mounted it (or said why not). */
+	} else if (share && (server = control_listen("control")) == NULL &&
+		   delegate_mount(argc, argv, &status)) {
+		/* The user's daemon mounted it (or said why not). Binding
+		 * first, then asking whoever holds the socket, means that of
+		 * many jumpfs started at once exactly one becomes the daemon
+		 * and the others hand it their mounts. */
 	} else {
 		int report_fd = options.foreground ? -1 : daemon_start();
-		status = serve(&options, &fuse_args, report_fd, share);
+		status = serve(&options, &fuse_args, report_fd, server);
 	}
 	auth_cleanup();
 	fuse_opt_free_args(&fuse_args);

@@ -5,6 +5,7 @@
 #include <fuse_lowlevel.h>
 
 #include "chain/errors.h"
+#include "chain/prompt.h"
 #include "fs/ops.h"
 #include "fs/remote.h"
 #include "fs/writeback.h"
@@ -13,6 +14,8 @@
 typedef struct {
 	ChainCache *cache;
 	ChainSpec *chain;
+	gboolean nobody_to_ask_later;
+	gboolean set_up;          /* the first connection is made */
 } ChainOpener;
 
 struct Mount {
@@ -20,6 +23,8 @@ struct Mount {
 	Remote *remote;
 	FsContext *ctx;
 	struct fuse *fuse;
+	GMutex lock;              /* protects mounted: mount_stop may come from
+	                             two threads */
 	gboolean mounted;
 	gboolean singlethread;
 	unsigned max_threads;
@@ -27,9 +32,28 @@ struct Mount {
 	char *source;          /* host:path, for messages */
 };
 
+/* A reconnect of a mount that the shared daemon set up for another jumpfs
+ * command: that command has finished, and with it the only way to its
+ * person. Refuse at once (and say what was asked, with the hop: a host key
+ * question carries the fingerprint) rather than ask the daemon's own
+ * terminal or askpass, which may belong to someone else's session. */
+static char *mount_nobody_to_ask(const PromptQuestion *question, gpointer data,
+				 GError **error)
+{
+	(void)data;
+	g_warning("%s: reconnecting in the background, nobody to ask: %s",
+		  question->hop_label, question->text);
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_NO_PROMPT,
+		    "%s: nobody to ask (reconnecting in the background)", question->hop_label);
+	return NULL;
+}
+
 static int mount_open_sftp(void *data, GError **error)
 {
 	ChainOpener *opener = data;
+	/* Later calls come from FUSE's threads, which serve only this mount. */
+	if (opener->set_up && opener->nobody_to_ask_later)
+		prompt_set_thread_asker(mount_nobody_to_ask, NULL);
 	return chain_cache_open_sftp(opener->cache, opener->chain, error);
 }
 
@@ -44,6 +68,10 @@ ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
 		.options = (const char *const *)options->ssh_options->pdata,
 		.home_dir = options->home_dir,
 		.local_user = options->local_user,
+		/* The requester's (NULL: this process's): ProxyCommand and
+		 * Match exec run with them, also in the shared daemon. */
+		.environment = (const char *const *)options->environment,
+		.working_dir = options->working_dir,
 	};
 	ChainSpec *chain = config_resolve(&request, error);
 	g_ptr_array_remove_index(options->ssh_options, options->ssh_options->len - 1);
@@ -80,7 +108,9 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 {
 	g_autofree char *fsname = NULL;
 	Mount *mount = g_new0(Mount, 1);
+	g_mutex_init(&mount->lock);
 	mount->opener.cache = cache;
+	mount->opener.nobody_to_ask_later = options->nobody_to_ask_later;
 	mount->singlethread = options->singlethread;
 	mount->max_threads = options->max_threads;
 	mount->mountpoint = g_strdup(options->mountpoint);
@@ -103,6 +133,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 				       &remote_options, error);
 	if (mount->remote == NULL)
 		goto fail;
+	mount->opener.set_up = TRUE; /* before FUSE's threads exist */
 	FsOptions fs_options;
 	mount_fs_options(&fs_options, options);
 	mount->ctx = fs_context_new(mount->remote, &fs_options, error);
@@ -164,21 +195,22 @@ void mount_stop(Mount *mount)
 {
 	/* The loop's threads sit in read(/dev/fuse); unmounting makes that
 	 * read fail with ENODEV, which ends the loop. */
-	fuse_session_exit(fuse_get_session(mount->fuse));
+	if (mount->fuse != NULL)
+		fuse_session_exit(fuse_get_session(mount->fuse));
+	g_mutex_lock(&mount->lock);
 	if (mount->mounted) {
 		fuse_unmount(mount->fuse);
 		mount->mounted = FALSE;
+		g_info("unmounted %s", mount->mountpoint);
 	}
+	g_mutex_unlock(&mount->lock);
 }
 
 void mount_free(Mount *mount)
 {
 	if (mount == NULL)
 		return;
-	if (mount->mounted) {
-		fuse_unmount(mount->fuse);
-		g_info("unmounted %s", mount->mountpoint);
-	}
+	mount_stop(mount);
 	if (mount->fuse != NULL)
 		fuse_destroy(mount->fuse);
 	fs_context_free(mount->ctx);
@@ -187,6 +219,7 @@ void mount_free(Mount *mount)
 		chain_spec_free(mount->opener.chain);
 	g_free(mount->mountpoint);
 	g_free(mount->source);
+	g_mutex_clear(&mount->lock);
 	g_free(mount);
 }
 

@@ -25,14 +25,16 @@ const char *mount_point(Mount *mount);
 
 /* Serves requests until unmounted or told to exit; returns 0 on a clean end. */
 int mount_run(Mount *mount);
-/* From another thread: make mount_run return (unmounts). */
+/* Unmounts (if still mounted) and makes mount_run return; from any thread,
+ * also twice. */
 void mount_stop(Mount *mount);
 /* SIGTERM: waits until the mount's write-behind queues are empty (every
  * byte written to it confirmed by the server) or the monotonic deadline
  * (g_get_monotonic_time) passes; what is left is dropped and logged with
- * the files and byte ranges. Returns the bytes dropped. Call it before
- * mount_stop; files may stay open meanwhile. mount_free drains too, for
- * at most WRITEBACK_DRAIN_S (10 s). */
+ * the files and byte ranges. Returns the bytes dropped. Before or after
+ * mount_stop (the stopping daemon unmounts first, then drains each mount
+ * on its own thread), never after mount_free; files may stay open
+ * meanwhile. mount_free drains too, for at most WRITEBACK_DRAIN_S (10 s). */
 size_t mount_drain(Mount *mount, gint64 deadline);
 /* Unmounts if still mounted, frees everything the mount owns. */
 void mount_free(Mount *mount);

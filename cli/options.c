@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chain/errors.h"
+#include "cli/log.h"
 
 enum {
 	KEY_NONOPT_SEEN = 100,
@@ -252,15 +253,10 @@ static gboolean cli_resolve_local_user(CliOptions *options, GError **error)
 
 /* FUSE rejects options it does not know only in fuse_new(), which jumpfs
  * calls after building the whole chain, in the daemon. A dry run here makes
- * a typo fail at once, on the terminal, with FUSE's own words. */
-static GString *cli_fuse_messages;
-
-static void cli_capture_fuse_log(enum fuse_log_level level, const char *format, va_list ap)
-{
-	if (level <= FUSE_LOG_ERR)
-		g_string_append_vprintf(cli_fuse_messages, format, ap);
-}
-
+ * a typo fail at once, on the terminal, with FUSE's own words. Its messages
+ * are captured for this thread only: swapping libfuse's process-wide
+ * logger would lose FUSE's messages for good once the shared daemon had
+ * parsed its first command. */
 static gboolean cli_check_fuse_options(const struct fuse_args *fuse_args, GError **error)
 {
 	static const struct fuse_operations no_operations;
@@ -268,17 +264,15 @@ static gboolean cli_check_fuse_options(const struct fuse_args *fuse_args, GError
 	for (int i = 0; i < fuse_args->argc; i++)
 		fuse_opt_add_arg(&copy, fuse_args->argv[i]);
 
-	cli_fuse_messages = g_string_new(NULL);
-	fuse_set_log_func(cli_capture_fuse_log);
+	log_fuse_capture_begin();
 	struct fuse *fuse = fuse_new(&copy, &no_operations, sizeof(no_operations), NULL);
-	fuse_set_log_func(NULL);
+	g_autofree char *captured = log_fuse_capture_end();
 	fuse_opt_free_args(&copy);
 	if (fuse != NULL) {
 		fuse_destroy(fuse);
-		g_string_free(cli_fuse_messages, TRUE);
 		return TRUE;
 	}
-	g_autofree char *text = g_strstrip(g_string_free(cli_fuse_messages, FALSE));
+	const char *text = g_strstrip(captured);
 	const char *message = g_str_has_prefix(text, "fuse: ") ? text + 6 : text;
 	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_CONFIG, "%s (see jumpfs --help)",
 		    *message ? message : "bad FUSE options");
@@ -427,6 +421,8 @@ void cli_options_clear(CliOptions *options)
 	g_free(options->password_stdin_hop);
 	g_free(options->local_user);
 	g_free(options->home_dir);
+	g_strfreev(options->environment);
+	g_free(options->working_dir);
 	free(options->mountpoint);
 	if (options->ssh_options != NULL)
 		g_ptr_array_free(options->ssh_options, TRUE);

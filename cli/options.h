@@ -50,6 +50,13 @@ typedef struct {
 	char *local_user;
 	char *home_dir;
 
+	/* Where the command was typed, when another process serves it (the
+	 * shared daemon); NULL = this process's own. */
+	char **environment;      /* "NAME=value", NULL-terminated */
+	char *working_dir;
+	int nobody_to_ask_later; /* once set up, a reconnect has nobody to
+	                            ask (the command that asked has gone) */
+
 	/* FUSE side, filled by fuse_parse_cmdline */
 	char *mountpoint;
 	int foreground;
