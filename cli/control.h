@@ -25,7 +25,7 @@ typedef struct ControlServer ControlServer;
 #define CONTROL_ANSWER  'A' /* answer to a question */
 #define CONTROL_DECLINE 'N' /* error code, message: no answer */
 /* Daemon -> client: */
-#define CONTROL_QUESTION 'Q' /* hop label, text, echo "0"/"1", secret "0"/"1" */
+#define CONTROL_QUESTION 'Q' /* hop label, text, echo, secret, feedback */
 #define CONTROL_RESULT   'R' /* "0" mounted | "1" failed | "2" not for me; message */
 #define CONTROL_DOCUMENT 'D' /* a serialized GVariant (cli/status-data.c) */
 

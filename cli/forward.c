@@ -1,5 +1,5 @@
 /* Forwarded questions: the frames are CONTROL_QUESTION (hop label, text,
- * echo "0"/"1", secret "0"/"1"), answered by CONTROL_ANSWER (the answer) or
+ * echo "0"/"1", secret "0"/"1", feedback or ""), answered by CONTROL_ANSWER (the answer) or
  * CONTROL_DECLINE (error code, message). */
 #include "cli/forward.h"
 
@@ -14,10 +14,11 @@ char *forward_ask(const PromptQuestion *question, gpointer user_data, GError **e
 	const char *strings[] = {
 		question->hop_label, question->text,
 		question->echo ? "1" : "0", question->secret ? "1" : "0",
+		question->feedback ? question->feedback : "",
 	};
 	GError *local_error = NULL;
 	ControlMessage *reply = NULL;
-	if (control_send(target->client_fd, CONTROL_QUESTION, strings, 4, NULL, 0))
+	if (control_send(target->client_fd, CONTROL_QUESTION, strings, 5, NULL, 0))
 		reply = control_recv(target->client_fd, -1, target->cancel_fd,
 				     &local_error);
 	if (reply == NULL) {
@@ -48,18 +49,20 @@ char *forward_ask(const PromptQuestion *question, gpointer user_data, GError **e
 /* One forwarded question, asked here as if this process had asked it. */
 gboolean forward_answer(int fd, const ControlMessage *question)
 {
-	if (question->strings->len < 4)
+	if (question->strings->len < 5)
 		return FALSE;
 	const char *const *s = (const char *const *)question->strings->pdata;
 	/* The daemon relays server text: escape again (idempotent) so that
 	 * nothing it passes on can drive this terminal. */
 	g_autofree char *label = prompt_escape(s[0], FALSE);
 	g_autofree char *text = prompt_escape(s[1], TRUE);
+	g_autofree char *feedback = *s[4] ? prompt_escape(s[4], FALSE) : NULL;
 	PromptQuestion q = {
 		.hop_label = label,
 		.text = text,
 		.echo = strcmp(s[2], "1") == 0,
 		.secret = strcmp(s[3], "1") == 0,
+		.feedback = feedback,
 	};
 	GError *error = NULL;
 	char *answer = prompt_ask(&q, &error);

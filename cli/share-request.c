@@ -138,22 +138,6 @@ static gboolean share_parse_request(const ControlMessage *message, ShareMountReq
 	return g_path_is_absolute(out->cwd);
 }
 
-/* What a new hop of this mount still takes from the daemon's own
- * environment rather than the client's, and must therefore be the same:
- * the agent (chain/config reads SSH_AUTH_SOCK from this process) and the
- * askpass program (chain/auth runs this process's SSH_ASKPASS). NULL when
- * nothing differs, else the first difference. */
-static const char *share_env_difference(char **environment)
-{
-	static const char *const names[] = { "SSH_AUTH_SOCK", "SSH_ASKPASS", "DISPLAY" };
-	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-		const char *theirs = g_environ_getenv(environment, names[i]);
-		if (g_strcmp0(theirs ? theirs : "", g_getenv(names[i]) ? g_getenv(names[i]) : "") != 0)
-			return names[i];
-	}
-	return NULL;
-}
-
 static char *share_absolute(const char *path, const char *cwd)
 {
 	return g_path_is_absolute(path) ? g_strdup(path) : g_canonicalize_filename(path, cwd);
@@ -181,12 +165,6 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 	}
 	if (!share_parse_request(message, &request)) {
 		share_reply(worker, "1", "a malformed mount request");
-		goto out;
-	}
-	const char *differs = share_env_difference(request.environment);
-	if (differs != NULL) {
-		g_autofree char *why = g_strdup_printf("another %s than this daemon's", differs);
-		share_reply(worker, "2", why);
 		goto out;
 	}
 	if (!cli_options_parse(request.argc, request.argv, &options, &fuse_args, &error)) {

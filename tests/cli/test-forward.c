@@ -31,7 +31,7 @@ static gpointer daemon_side(gpointer data)
 
 /* The client's own asker (its terminal, in jumpfs). */
 static PromptQuestion client_saw;
-static char *client_label, *client_text;
+static char *client_label, *client_text, *client_feedback;
 static const char *client_reply;     /* NULL: decline */
 static int client_decline_code;
 
@@ -42,6 +42,8 @@ static char *client_asker(const PromptQuestion *question, gpointer data, GError 
 	g_free(client_text);
 	client_label = g_strdup(question->hop_label);
 	client_text = g_strdup(question->text);
+	g_free(client_feedback);
+	client_feedback = g_strdup(question->feedback ? question->feedback : "(none)");
 	client_saw = *question;
 	if (client_reply != NULL)
 		return g_strdup(client_reply);
@@ -55,7 +57,7 @@ static DaemonSide *ask_over(int fds[2], const char *label, const char *text, gbo
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
 	DaemonSide *side = g_new0(DaemonSide, 1);
 	side->target = (ForwardTarget){ fds[0], -1 };
-	side->question = (PromptQuestion){ label, text, !secret, secret };
+	side->question = (PromptQuestion){ label, text, !secret, secret, NULL };
 	return side;
 }
 
@@ -87,11 +89,12 @@ static Client client_start(int fd)
 		gboolean ok = q != NULL && q->type == CONTROL_QUESTION && forward_answer(fd, q);
 		const char *strings[] = { client_label, client_text,
 					  client_saw.echo ? "1" : "0",
-					  client_saw.secret ? "1" : "0" };
-		control_send(report[1], 'r', strings, 4, NULL, 0);
+					  client_saw.secret ? "1" : "0", client_feedback };
+		control_send(report[1], 'r', strings, 5, NULL, 0);
 		control_message_free(q);
 		g_free(client_label);
 		g_free(client_text);
+		g_free(client_feedback);
 		exit(ok ? 0 : 1);
 	}
 	close(report[1]);
@@ -113,6 +116,8 @@ static void client_finish(Client client)
 	client_text = g_strdup(g_ptr_array_index(seen->strings, 1));
 	client_saw.echo = strcmp(g_ptr_array_index(seen->strings, 2), "1") == 0;
 	client_saw.secret = strcmp(g_ptr_array_index(seen->strings, 3), "1") == 0;
+	g_free(client_feedback);
+	client_feedback = g_strdup(g_ptr_array_index(seen->strings, 4));
 	control_message_free(seen);
 }
 
@@ -120,6 +125,7 @@ static void test_answer_comes_back(void)
 {
 	int fds[2];
 	DaemonSide *side = ask_over(fds, "hop 2/3 (u@h:22)", "u@h's password: ", TRUE);
+	side->question.feedback = "Permission denied, please try again.";
 	client_reply = "s3cret";
 	Client client = client_start(fds[1]);
 	GThread *daemon = g_thread_new("daemon", daemon_side, side);
@@ -131,6 +137,7 @@ static void test_answer_comes_back(void)
 	g_assert_cmpstr(client_text, ==, "u@h's password: ");
 	g_assert_true(client_saw.secret);
 	g_assert_false(client_saw.echo);
+	g_assert_cmpstr(client_feedback, ==, "Permission denied, please try again.");
 	side_free(side);
 	close(fds[0]);
 	close(fds[1]);
@@ -153,6 +160,7 @@ static void test_relayed_text_cannot_drive_the_terminal(void)
 	g_assert_null(strchr(client_text, '\x07'));
 	g_assert_nonnull(strstr(client_text, "\nnext")); /* newlines kept in the text */
 	g_assert_true(client_saw.echo);
+	g_assert_cmpstr(client_feedback, ==, "(none)");
 	side_free(side);
 	close(fds[0]);
 	close(fds[1]);
@@ -212,5 +220,6 @@ int main(int argc, char **argv)
 	int rc = g_test_run();
 	g_free(client_label);
 	g_free(client_text);
+	g_free(client_feedback);
 	return rc;
 }

@@ -184,7 +184,14 @@ def test_a_slow_login_blocks_no_request(lab, jumpfs_bin, mountpoints):
         assert proc.returncode == 1
         assert "jumpfs: unknown option(s): `-o bogus_option' (see jumpfs --help)" in proc.stderr
         assert took < 2, f"a request waited {took:.1f}s behind another's login"
-        assert daemon_pid() == pid
+        # And a whole mount, logins included (other prefixes log in in
+        # parallel).
+        start = time.monotonic()
+        jfs.mount_ok(jumpfs_bin, third, f"{labmod.SERVER3}:{labmod.BACKEND_DATA}")
+        took = time.monotonic() - start
+        assert took < 4, f"a mount waited {took:.1f}s behind another's login"
+        assert daemon_pid() == pid and jfs.jumpfs_pids(third) == []
+        jfs.unmount(third)
         out, err = hanging.communicate(timeout=30)
         assert hanging.returncode == 1, out + err
         assert "127.0.0.1" in err, err  # the slow mount's own error, on its terminal
@@ -406,3 +413,137 @@ def test_another_mount_namespace_is_served_in_its_own_process(lab, jumpfs_bin, m
     assert daemon_pid() == pid
     assert lab.logins("jump1") == before + 1
     jfs.unmount(first)
+
+
+# --- questions go to the command that asked ---------------------------------
+
+J1_HOME = f"{labmod.JUMP1.user}@{labmod.JUMP1.fqdn}:"  # one hop: jump1 only
+PASSWORD = "jfs-lab-password"  # what `scripts/lab password HOST on` sets
+J2_PROMPT = "user2@jumphost2.whatever.org's password (hop 2/3): "
+
+
+def sshd_log(host):
+    return (labmod.STATE_DIR / host / "sshd.log").read_text(errors="replace")
+
+
+def password_logins(host, user, outcome="Accepted"):
+    return sshd_log(host).count(f"{outcome} password for {user} from")
+
+
+def daemon_for_jump1(jumpfs_bin, anchor):
+    """The user's daemon, with a mount that uses jump1 only: a later server3
+    mount logs into jump2 and the backend anew, in the daemon."""
+    jfs.mount_ok(jumpfs_bin, anchor, J1_HOME)
+    pid = daemon_pid()
+    assert pid is not None
+    return pid
+
+
+def served_by_daemon(mnt, pid):
+    return labmod.is_mounted(mnt) and jfs.jumpfs_pids(mnt) == [] and daemon_pid() == pid
+
+
+def test_a_password_is_asked_on_the_terminal_of_the_command(lab, jumpfs_bin, mountpoints):
+    from test_auth import run_on_a_terminal
+    lab.run("password", "jump2", "on")
+    anchor, mnt = mountpoints(2)
+    pid = daemon_for_jump1(jumpfs_bin, anchor)
+    accepted = password_logins("jump2", labmod.JUMP2.user)
+    # A wrong password first: the daemon's "try again" reaches this
+    # terminal too, then the same prompt again.
+    status, shown = run_on_a_terminal(
+        ["runuser", "-u", labmod.JFS_USER, "--", str(jumpfs_bin), labmod.SERVER3, str(mnt)],
+        [(J2_PROMPT, "wrong-password"), (J2_PROMPT, PASSWORD)])
+    assert status == 0, shown
+    assert shown.count(J2_PROMPT) == 2, shown
+    assert "Permission denied, please try again." in shown
+    assert PASSWORD not in shown and "wrong-password" not in shown  # no echo
+    assert served_by_daemon(mnt, pid)
+    assert password_logins("jump2", labmod.JUMP2.user) == accepted + 1
+    assert "hello.txt" in jfs.sh(f"ls {mnt}").split()
+
+    # Later the command is gone: a reconnect has nobody to ask and refuses
+    # at once, without trying any password.
+    failed = password_logins("jump2", labmod.JUMP2.user, "Failed")
+    lab.kill_sessions("jump2")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        proc = labmod.as_user(["ls", str(mnt)])
+        if proc.returncode != 0 and "Transport endpoint" not in proc.stderr:
+            break
+        time.sleep(0.3)
+    assert proc.returncode != 0, proc.stdout
+    assert password_logins("jump2", labmod.JUMP2.user, "Failed") == failed
+    assert password_logins("jump2", labmod.JUMP2.user) == accepted + 1
+    jfs.unmount(mnt)
+    jfs.unmount(anchor)
+
+
+def askpass_program(directory, answer):
+    log = directory / "askpass.log"
+    script = directory / "askpass"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {log}\nprintf '%s\\n' '{answer}'\n")
+    script.chmod(0o755)
+    return script, log
+
+
+def test_the_commands_own_askpass_answers(lab, jumpfs_bin, mountpoints):
+    lab.run("password", "jump2", "on")
+    anchor, mnt, scratch = mountpoints(3)
+    pid = daemon_for_jump1(jumpfs_bin, anchor)  # started without SSH_ASKPASS
+    askpass, log = askpass_program(scratch, PASSWORD)
+    proc = labmod.as_user(["setsid", "-w", str(jumpfs_bin), labmod.SERVER3, str(mnt)],
+                          env=jfs._env({"SSH_ASKPASS": str(askpass)}))
+    assert proc.returncode == 0, proc.stderr
+    labmod.wait_for_mount(mnt)
+    assert served_by_daemon(mnt, pid)
+    assert log.read_text().splitlines() == [J2_PROMPT], log.read_text()
+    jfs.unmount(mnt)
+    jfs.unmount(anchor)
+    log.unlink()
+    askpass.unlink()
+
+
+def test_a_command_with_nobody_to_ask_fails_naming_the_hop(lab, jumpfs_bin, mountpoints):
+    lab.run("password", "jump2", "on")
+    anchor, mnt = mountpoints(2)
+    pid = daemon_for_jump1(jumpfs_bin, anchor)
+    proc = labmod.as_user(["setsid", "-w", str(jumpfs_bin), labmod.SERVER3, str(mnt)],
+                          env=jfs._env(None))
+    assert proc.returncode == 1
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222)" in proc.stderr, proc.stderr
+    assert "no terminal" in proc.stderr, proc.stderr
+    assert not labmod.is_mounted(mnt) and daemon_pid() == pid
+    jfs.unmount(anchor)
+
+
+def test_an_unknown_host_key_is_asked_on_the_terminal_of_the_command(
+        lab, jumpfs_bin, mountpoints):
+    from test_auth import run_on_a_terminal
+    anchor, mnt, scratch = mountpoints(3)
+    pid = daemon_for_jump1(jumpfs_bin, anchor)
+    # known_hosts without jump2's key (the lab's is the only hashed line).
+    known = scratch / "known_hosts"
+    lines = (Path(f"/home/{labmod.JFS_USER}/.ssh/known_hosts").read_text().splitlines())
+    known.write_text("".join(l + "\n" for l in lines if not l.startswith("|1|")))
+    config = scratch / "config"
+    config.write_text(f"Host server3\n  HostName {labmod.BACKEND.addr}\n"
+                      f"  User {labmod.BACKEND.user}\n  ProxyJump {labmod.PROXYJUMP_2HOPS}\n"
+                      f"Host *\n  UserKnownHostsFile {known}\n")
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    for f in (known, config):
+        os.chown(f, pw.pw_uid, pw.pw_gid)
+        f.chmod(0o644)
+    question = "Are you sure you want to continue connecting (yes/no/[fingerprint])? "
+    status, shown = run_on_a_terminal(
+        ["runuser", "-u", labmod.JFS_USER, "--", str(jumpfs_bin), "-F", str(config),
+         labmod.SERVER3, str(mnt)], [(question, "yes")])
+    assert status == 0, shown
+    assert "hop 2/3 (user2@jumphost2.whatever.org:2222): The authenticity of host " \
+           "'[jumphost2.whatever.org]:2222' can't be established." in shown, shown
+    assert served_by_daemon(mnt, pid)
+    assert len(known.read_text().splitlines()) == len(lines)  # recorded by the daemon
+    jfs.unmount(mnt)
+    jfs.unmount(anchor)
+    known.unlink()
+    config.unlink()
