@@ -20,7 +20,8 @@
 typedef struct ControlServer ControlServer;
 
 /* Frame types. Client -> daemon: */
-#define CONTROL_MOUNT   'M' /* cwd, N, N environment strings, argv...; fd: "/" */
+#define CONTROL_MOUNT   'M' /* cwd, N, N environment strings, argv...;
+                               fds: "/" and "." (O_PATH) */
 #define CONTROL_STATUS  'S' /* [mount point]: the status document */
 #define CONTROL_ANSWER  'A' /* answer to a question */
 #define CONTROL_DECLINE 'N' /* error code, message: no answer */

@@ -1,8 +1,8 @@
 /* A mount request to the shared daemon: the command line, where it was
  * typed (working directory, environment), and proof of where the mount
  * must appear: a descriptor of this process's root directory, which the
- * daemon compares with its own (cli/peer.c). Then questions come back
- * until the verdict. */
+ * daemon compares with its own (cli/peer.c), and one of its working
+ * directory. Then questions come back until the verdict. */
 #include "cli/delegate.h"
 
 #include <fcntl.h>
@@ -30,12 +30,16 @@ static gboolean delegate_send_request(int fd, int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		g_ptr_array_add(strings, argv[i]);
 
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	gboolean sent = root >= 0 &&
+	/* Where this command stands: its root (cli/peer.c), and its working
+	 * directory, where relative paths of the command line start. */
+	int dirs[2] = { open("/", O_PATH | O_DIRECTORY | O_CLOEXEC),
+			open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) };
+	gboolean sent = dirs[0] >= 0 && dirs[1] >= 0 &&
 			control_send(fd, CONTROL_MOUNT, (const char *const *)strings->pdata,
-				     strings->len, &root, 1);
-	if (root >= 0)
-		close(root);
+				     strings->len, dirs, 2);
+	for (int i = 0; i < 2; i++)
+		if (dirs[i] >= 0)
+			close(dirs[i]);
 	g_ptr_array_free(strings, TRUE);
 	return sent;
 }

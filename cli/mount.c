@@ -175,6 +175,26 @@ const char *mount_point(Mount *mount)
 	return mount->mountpoint;
 }
 
+const char *mount_source(Mount *mount)
+{
+	return mount->source;
+}
+
+const ChainSpec *mount_chain(Mount *mount)
+{
+	return mount->opener.chain;
+}
+
+ChainCache *mount_cache(Mount *mount)
+{
+	return mount->opener.cache;
+}
+
+Remote *mount_remote(Mount *mount)
+{
+	return mount->remote;
+}
+
 int mount_run(Mount *mount)
 {
 	int rc;

@@ -9,6 +9,7 @@
 
 #include "chain/cache.h"
 #include "cli/options.h"
+#include "fs/remote.h"
 
 typedef struct Mount Mount;
 
@@ -21,7 +22,12 @@ ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error);
 Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_args,
 		 GError **error);
 struct fuse_session *mount_session(Mount *mount);
-const char *mount_point(Mount *mount);
+/* For `jumpfs status`: valid while the mount lives. */
+const char *mount_point(Mount *mount);   /* absolute, as mounted */
+const char *mount_source(Mount *mount);  /* "host:path" as given */
+const ChainSpec *mount_chain(Mount *mount);
+ChainCache *mount_cache(Mount *mount);
+Remote *mount_remote(Mount *mount);
 
 /* Serves requests until unmounted or told to exit; returns 0 on a clean end. */
 int mount_run(Mount *mount);

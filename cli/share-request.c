@@ -5,6 +5,8 @@
  * This process's own first mount is a worker too, asking on the terminal. */
 #include "cli/share-private.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -151,12 +153,13 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 	GError *error = NULL;
 	CliOptions options = { 0 };
 	struct fuse_args fuse_args = FUSE_ARGS_INIT(0, NULL);
+	gboolean own_cwd = FALSE;
 
 	if (!share->accepts_mounts) {
 		share_reply(worker, "2", "this process serves one mount only");
 		return;
 	}
-	if (message->n_fds != 1 || !peer_same_root(message->fds[0], &error)) {
+	if (message->n_fds != 2 || !peer_same_root(message->fds[0], &error)) {
 		g_info("not serving a mount for pid %d here: %s", (int)worker->client_pid,
 		       error ? error->message : "no root directory sent");
 		share_reply(worker, "2", error ? error->message : "no root directory sent");
@@ -167,7 +170,19 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 		share_reply(worker, "1", "a malformed mount request");
 		goto out;
 	}
-	if (!cli_options_parse(request.argc, request.argv, &options, &fuse_args, &error)) {
+	/* Relative paths on the command line (the mount point, -F, an
+	 * IdentityFile) are the client's: this thread gets a working
+	 * directory of its own, the client's, while it sets the mount up. */
+	own_cwd = unshare(CLONE_FS) == 0;
+	if (!own_cwd || fchdir(message->fds[1]) != 0) {
+		g_autofree char *why = g_strdup_printf("cannot enter the client's working "
+						       "directory: %s", g_strerror(errno));
+		share_reply(worker, "2", why);
+		goto out;
+	}
+	gboolean parsed = cli_options_parse(request.argc, request.argv, &options, &fuse_args,
+					    &error);
+	if (!parsed) {
 		share_reply(worker, "1", error->message);
 		goto out;
 	}
@@ -178,10 +193,6 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 		share_reply(worker, "2", "not a mount for the shared daemon");
 		goto out;
 	}
-	char *mountpoint = share_absolute(options.mountpoint, request.cwd);
-	free(options.mountpoint);
-	options.mountpoint = strdup(mountpoint);
-	g_free(mountpoint);
 	if (options.config_file != NULL) {
 		char *config = share_absolute(options.config_file, request.cwd);
 		g_free(options.config_file);
@@ -199,6 +210,10 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 	prompt_set_thread_asker(forward_ask, &target);
 	Mount *mount = share_setup(worker, &options, &fuse_args, &stopping, &error);
 	prompt_set_thread_asker(NULL, NULL);
+	/* Keep no directory of the client's busy (it could not be
+	 * unmounted); threads started meanwhile share this directory. */
+	if (chdir("/") != 0)
+		g_warning("chdir /: %s", g_strerror(errno));
 	if (mount == NULL) {
 		g_warning("%s", error->message);
 		share_reply(worker, stopping ? "2" : "1", error->message);
@@ -215,6 +230,9 @@ static void share_client_mount(ShareWorker *worker, const ControlMessage *messag
 	worker->client_fd = -1;
 	share_run(worker, mount);
 out:
+	if (own_cwd && chdir("/") != 0) {
+		/* only keeps a directory busy */
+	}
 	g_strfreev(request.environment);
 	g_strfreev(request.argv);
 	fuse_opt_free_args(&fuse_args);

@@ -182,7 +182,9 @@ static struct fuse *share_fuse_key_anchor(void)
 	static const struct fuse_operations no_operations;
 	char *argv[] = { (char *)"jumpfs", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-	return fuse_new(&args, &no_operations, sizeof(no_operations), NULL);
+	struct fuse *fuse = fuse_new(&args, &no_operations, sizeof(no_operations), NULL);
+	fuse_opt_free_args(&args);
+	return fuse;
 }
 
 int share_serve(ChainCache *cache, ControlServer *server, gboolean accepts_mounts,

@@ -395,6 +395,34 @@ void remote_free(Remote *remote)
 	g_free(remote);
 }
 
+GArray *remote_channel_stats(Remote *remote)
+{
+	g_mutex_lock(&remote->lock);
+	guint n = remote->nslots;
+	g_autofree SftpConn **conns = g_new0(SftpConn *, n);
+	for (guint i = 0; i < n; i++)
+		if (remote->slots[i].conn != NULL)
+			conns[i] = sftpc_ref(remote->slots[i].conn);
+	g_mutex_unlock(&remote->lock);
+	/* The references are dropped outside the lock (see struct Remote). */
+	GArray *stats = g_array_sized_new(FALSE, TRUE, sizeof(RemoteChannelStats), n);
+	for (guint i = 0; i < n; i++) {
+		RemoteChannelStats s = { 0 };
+		if (conns[i] != NULL) {
+			s.open = !sftpc_is_broken(conns[i]);
+			s.in_flight = sftpc_requests_in_flight(conns[i]);
+			sftpc_unref(conns[i]);
+		}
+		g_array_append_val(stats, s);
+	}
+	return stats;
+}
+
+gboolean remote_reconnects(Remote *remote)
+{
+	return remote->options.reconnect;
+}
+
 const char *remote_root(Remote *remote)
 {
 	return remote->root;

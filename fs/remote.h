@@ -72,6 +72,17 @@ const char *remote_root(Remote *remote);
 char *remote_path_of(Remote *remote, const char *fuse_path);
 gboolean remote_is_hard(Remote *remote);
 
+/* What `jumpfs status` shows of one connection slot. */
+typedef struct {
+	gboolean open;              /* a live SFTP channel */
+	guint in_flight;            /* requests sent, not answered */
+} RemoteChannelStats;
+
+/* One RemoteChannelStats per slot (remote_slots of them), from counters
+ * under short locks: no I/O. Free with g_array_unref. */
+GArray *remote_channel_stats(Remote *remote);
+gboolean remote_reconnects(Remote *remote);
+
 /* Borrow a live connection (round robin over the first max_conns slots),
  * waiting for a reconnect as the policy above says. Returns 0 and a new
  * reference in *conn, or -ENOTCONN, -EINTR (hard, interrupted), -EACCES

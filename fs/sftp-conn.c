@@ -609,6 +609,14 @@ gboolean sftpc_is_broken(SftpConn *conn)
 	return broken;
 }
 
+guint sftpc_requests_in_flight(SftpConn *conn)
+{
+	g_mutex_lock(&conn->lock);
+	guint n = g_hash_table_size(conn->pending);
+	g_mutex_unlock(&conn->lock);
+	return n;
+}
+
 /* A login script that prints to stdout puts text where VERSION belongs;
  * say so (quoting its first line) rather than "bad length 1214606444". */
 static void set_garbage_error(SftpConn *c, GError **error, const guint8 *hdr, size_t n)

@@ -66,6 +66,8 @@ void sftpc_unref(SftpConn *conn);
 /* Shut the stream down now (pending requests fail with -ENOTCONN). */
 void sftpc_shutdown(SftpConn *conn);
 gboolean sftpc_is_broken(SftpConn *conn);
+/* Requests sent and not answered yet (for `jumpfs status`). */
+guint sftpc_requests_in_flight(SftpConn *conn);
 
 /* Server facts read at start. */
 uint32_t sftpc_version(SftpConn *conn);
