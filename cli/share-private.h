@@ -3,6 +3,7 @@
 #ifndef JUMPFS_CLI_SHARE_PRIVATE_H
 #define JUMPFS_CLI_SHARE_PRIVATE_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "cli/mount.h"
@@ -20,6 +21,8 @@ typedef struct {
 	const ShareFirst *first; /* for this process's own mount, else NULL */
 	Mount *mount;            /* once set up; under share->lock */
 	gboolean in_setup;       /* under share->lock */
+	pid_t tid;               /* the thread running the mount's loop; under
+	                            share->lock */
 	int status;              /* the first mount's exit status */
 } ShareWorker;
 
@@ -36,6 +39,9 @@ struct Share {
 	GAsyncQueue *ended;      /* ShareWorker * whose thread is done */
 	int ended_fd;            /* eventfd: something is in ended */
 };
+
+/* Interrupts a worker's wait in its mount's loop (share.c). */
+#define SHARE_WAKE_SIGNAL SIGUSR2
 
 /* The worker's thread function (share-request.c). */
 gpointer share_worker_run(gpointer data);

@@ -73,9 +73,19 @@ static Mount *share_setup(ShareWorker *worker, CliOptions *options,
 static int share_run(ShareWorker *worker, Mount *mount)
 {
 	Share *share = worker->share;
+	/* Only this thread (and the FUSE threads it starts) may be woken. */
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, SHARE_WAKE_SIGNAL);
+	g_mutex_lock(&share->lock);
+	worker->tid = gettid();
+	g_mutex_unlock(&share->lock);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	int status = mount_run(mount);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
 	g_mutex_lock(&share->lock);
 	worker->mount = NULL;
+	worker->tid = 0;
 	gint64 deadline = share->stopping ? share->drain_deadline_us
 		: g_get_monotonic_time() + WRITEBACK_DRAIN_S * G_TIME_SPAN_SECOND;
 	g_mutex_unlock(&share->lock);

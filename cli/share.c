@@ -5,11 +5,13 @@
 #include "cli/share.h"
 
 #include <errno.h>
+#include <fuse_lowlevel.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli/share-private.h"
@@ -33,11 +35,33 @@ static sigset_t share_signals(void)
 	return set;
 }
 
+/* SHARE_WAKE_SIGNAL only interrupts (see share_wake): no SA_RESTART. */
+static void share_on_wake(int sig)
+{
+	(void)sig;
+}
+
 void share_block_signals(void)
 {
 	sigset_t set = share_signals();
+	sigaddset(&set, SHARE_WAKE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction wake = { .sa_handler = share_on_wake };
+	sigemptyset(&wake.sa_mask);
+	sigaction(SHARE_WAKE_SIGNAL, &wake, NULL);
+}
+
+/* Ends a mount's FUSE loop now. Its threads wait in read(/dev/fuse) and
+ * its loop thread in sem_wait; an unmount wakes them only once no file is
+ * open on the mount, so the loop thread is interrupted instead: it finds
+ * the session exited and ends the loop (cancelling the readers). Then it
+ * unmounts, drains and frees the mount itself. */
+static void share_wake(ShareWorker *worker)
+{
+	fuse_session_exit(mount_session(worker->mount));
+	if (worker->tid > 0)
+		syscall(SYS_tgkill, getpid(), worker->tid, SHARE_WAKE_SIGNAL);
 }
 
 static ShareWorker *share_start_worker(Share *share, int client_fd, pid_t pid,
@@ -112,8 +136,9 @@ static G_NORETURN void share_die_of(int sig)
 	_exit(128 + sig);
 }
 
-/* Every mount is unmounted now; the workers then drain what their mounts
- * still have queued (until the drain deadline), in parallel, and end.
+/* Every mount's loop ends now; each worker then unmounts its mount at once
+ * and drains what it still has queued (until the drain deadline), in
+ * parallel with the others, and ends.
  * Workers still setting up notice at their next step (stop_fd, or when
  * their mount is up) and give up. */
 static void share_stop_all(Share *share, int sig)
@@ -142,7 +167,7 @@ static void share_stop_all(Share *share, int sig)
 	for (guint i = 0; i < share->workers->len; i++) {
 		ShareWorker *worker = g_ptr_array_index(share->workers, i);
 		if (worker->mount != NULL)
-			mount_stop(worker->mount);
+			share_wake(worker);
 	}
 	g_mutex_unlock(&share->lock);
 }
