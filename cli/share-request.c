@@ -243,6 +243,7 @@ out:
 	if (own_cwd && chdir("/") != 0) {
 		/* only keeps a directory busy */
 	}
+	g_clear_error(&error);
 	g_strfreev(request.environment);
 	g_strfreev(request.argv);
 	fuse_opt_free_args(&fuse_args);
