@@ -23,6 +23,7 @@
 #include "cli/options.h"
 #include "cli/print-config.h"
 #include "cli/share.h"
+#include "cli/status.h"
 
 static void print_version(void)
 {
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
 	log_setup();
 	if (print_config_requested(argc, argv))
 		return print_config_main(argc, argv);
+	if (status_requested(argc, argv))
+		return status_main(argc, argv);
 	if (!cli_options_parse(argc, argv, &options, &fuse_args, &error) ||
 	    !cli_options_settle_user(&options, &error)) {
 		log_failure_unattended(error->message);

@@ -28,6 +28,7 @@ struct Mount {
 	gboolean mounted;
 	gboolean singlethread;
 	unsigned max_threads;
+	guint max_conns;
 	char *mountpoint;
 	char *source;          /* host:path, for messages */
 };
@@ -113,6 +114,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 	mount->opener.nobody_to_ask_later = options->nobody_to_ask_later;
 	mount->singlethread = options->singlethread;
 	mount->max_threads = options->max_threads;
+	mount->max_conns = options->max_conns;
 	mount->mountpoint = g_strdup(options->mountpoint);
 	mount->source = g_strdup_printf("%s:%s", options->destination,
 					options->remote_path ? options->remote_path : "");
@@ -193,6 +195,16 @@ ChainCache *mount_cache(Mount *mount)
 Remote *mount_remote(Mount *mount)
 {
 	return mount->remote;
+}
+
+guint mount_max_conns(Mount *mount)
+{
+	return mount->max_conns;
+}
+
+size_t mount_write_queued(Mount *mount)
+{
+	return fs_context_write_queued(mount->ctx);
 }
 
 int mount_run(Mount *mount)

@@ -28,6 +28,8 @@ const char *mount_source(Mount *mount);  /* "host:path" as given */
 const ChainSpec *mount_chain(Mount *mount);
 ChainCache *mount_cache(Mount *mount);
 Remote *mount_remote(Mount *mount);
+guint mount_max_conns(Mount *mount);
+size_t mount_write_queued(Mount *mount); /* write-behind bytes queued now */
 
 /* Serves requests until unmounted or told to exit; returns 0 on a clean end. */
 int mount_run(Mount *mount);

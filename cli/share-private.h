@@ -23,6 +23,9 @@ typedef struct {
 	gboolean in_setup;       /* under share->lock */
 	pid_t tid;               /* the thread running the mount's loop; under
 	                            share->lock */
+	guint status_readers;    /* `jumpfs status` answers reading mount;
+	                            under share->lock: it is freed only
+	                            once they are done */
 	int status;              /* the first mount's exit status */
 } ShareWorker;
 
@@ -32,6 +35,7 @@ struct Share {
 	int stop_fd;             /* eventfd, readable once stopping: cancels
 	                            waits for clients */
 	GMutex lock;             /* protects the fields below */
+	GCond status_done;       /* a status answer stopped reading a mount */
 	GPtrArray *workers;      /* ShareWorker *, alive */
 	guint connections;       /* workers still reading their request */
 	gboolean stopping;

@@ -19,6 +19,7 @@
 #include "cli/forward.h"
 #include "cli/log.h"
 #include "cli/peer.h"
+#include "cli/status-data.h"
 #include "fs/writeback.h"
 
 /* A client has this long to say what it wants: one that connects and
@@ -86,6 +87,9 @@ static int share_run(ShareWorker *worker, Mount *mount)
 	g_mutex_lock(&share->lock);
 	worker->mount = NULL;
 	worker->tid = 0;
+	/* A status answer may still be reading it (without the lock). */
+	while (worker->status_readers > 0)
+		g_cond_wait(&share->status_done, &share->lock);
 	gint64 deadline = share->stopping ? share->drain_deadline_us
 		: g_get_monotonic_time() + WRITEBACK_DRAIN_S * G_TIME_SPAN_SECOND;
 	g_mutex_unlock(&share->lock);
@@ -250,6 +254,55 @@ out:
 	cli_options_clear(&options);
 }
 
+/* `jumpfs status [MOUNTPOINT]`: the document of this process's mounts,
+ * from counters only. The mounts are read without share->lock (reading
+ * takes the cache's and the connections' locks), each kept alive
+ * meanwhile by its worker's status_readers. */
+static void share_client_status(ShareWorker *worker, const ControlMessage *message)
+{
+	Share *share = worker->share;
+	const char *filter = message->strings->len > 0 ? g_ptr_array_index(message->strings, 0)
+						       : NULL;
+	if (filter != NULL && *filter == '\0')
+		filter = NULL;
+	g_autoptr(GPtrArray) readers = g_ptr_array_new();  /* ShareWorker * */
+	g_autoptr(GPtrArray) reading = g_ptr_array_new();  /* their Mount * */
+	g_mutex_lock(&share->lock);
+	for (guint i = 0; i < share->workers->len; i++) {
+		ShareWorker *other = g_ptr_array_index(share->workers, i);
+		if (other->mount == NULL ||
+		    (filter != NULL && g_strcmp0(mount_point(other->mount), filter) != 0))
+			continue;
+		other->status_readers++;
+		g_ptr_array_add(readers, other);
+		g_ptr_array_add(reading, other->mount);
+	}
+	g_mutex_unlock(&share->lock);
+
+	g_autoptr(GPtrArray) mounts = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)g_variant_unref);
+	for (guint i = 0; i < reading->len; i++) {
+		/* Safe without the lock: a worker clears its mount pointer
+		 * under it, then frees the mount only once its
+		 * status_readers is back to 0. */
+		g_ptr_array_add(mounts, g_variant_ref_sink(
+			status_data_mount(g_ptr_array_index(reading, i), share->accepts_mounts)));
+	}
+
+	g_mutex_lock(&share->lock);
+	for (guint i = 0; i < readers->len; i++) {
+		ShareWorker *other = g_ptr_array_index(readers, i);
+		other->status_readers--;
+	}
+	g_cond_broadcast(&share->status_done);
+	g_mutex_unlock(&share->lock);
+
+	g_autoptr(GVariant) document = status_data_document(mounts);
+	g_autofree char *text = status_data_encode(document);
+	const char *strings[] = { text };
+	control_send(worker->client_fd, CONTROL_DOCUMENT, strings, 1, NULL, 0);
+}
+
 static void share_client(ShareWorker *worker)
 {
 	Share *share = worker->share;
@@ -281,6 +334,9 @@ static void share_client(ShareWorker *worker)
 	switch (message->type) {
 	case CONTROL_MOUNT:
 		share_client_mount(worker, message);
+		break;
+	case CONTROL_STATUS:
+		share_client_status(worker, message);
 		break;
 	default:
 		share_reply(worker, "1", "unknown request");

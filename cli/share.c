@@ -226,6 +226,7 @@ int share_serve(ChainCache *cache, ControlServer *server, gboolean accepts_mount
 		.ended_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 	};
 	g_mutex_init(&share.lock);
+	g_cond_init(&share.status_done);
 	int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
 	SharePruner pruner = { .cache = cache };
 	g_mutex_init(&pruner.lock);
@@ -289,6 +290,7 @@ int share_serve(ChainCache *cache, ControlServer *server, gboolean accepts_mount
 	close(signal_fd);
 	g_async_queue_unref(share.ended);
 	g_ptr_array_free(share.workers, TRUE);
+	g_cond_clear(&share.status_done);
 	g_mutex_clear(&share.lock);
 	chain_cache_free(cache);
 	if (anchor != NULL)

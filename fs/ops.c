@@ -237,3 +237,8 @@ size_t fs_context_drain(FsContext *ctx, gint64 deadline)
 {
 	return ctx != NULL ? writeback_drain(ctx->wb, deadline) : 0;
 }
+
+size_t fs_context_write_queued(FsContext *ctx)
+{
+	return ctx != NULL ? writeback_queued(ctx->wb) : 0;
+}

@@ -87,6 +87,8 @@ void fs_context_free(FsContext *ctx);
  * the monotonic deadline passes, then drops (and logs) what is left.
  * Returns the bytes dropped. Operations may still run meanwhile. */
 size_t fs_context_drain(FsContext *ctx, gint64 deadline);
+/* Write-behind bytes queued in the mount now (for `jumpfs status`). */
+size_t fs_context_write_queued(FsContext *ctx);
 
 /* The operation table (static, never freed). */
 const struct fuse_operations *fs_operations(void);
