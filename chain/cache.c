@@ -248,8 +248,15 @@ void chain_cache_prune(ChainCache *cache)
 		CacheEntry *entry;
 		g_hash_table_iter_init(&iter, cache->entries);
 		while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&entry)) {
-			if (entry->hop != NULL && entry->users == 0 && !entry->connecting &&
-			    hop_is_idle(entry->hop)) {
+			if (entry->hop == NULL || entry->users != 0 || entry->connecting)
+				continue;
+			/* A dead hop goes with its death as the entry's last
+			 * error, which `jumpfs status` shows. */
+			Hop *dead = NULL;
+			if (cache_entry_live_hop(entry, &dead) == NULL) {
+				if (dead != NULL)
+					g_ptr_array_add(idle, dead);
+			} else if (hop_is_idle(entry->hop)) {
 				g_ptr_array_add(idle, g_steal_pointer(&entry->hop));
 				entry->since = g_get_real_time();
 			}
