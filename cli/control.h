@@ -22,13 +22,14 @@ typedef struct ControlServer ControlServer;
 /* Frame types. Client -> daemon: */
 #define CONTROL_MOUNT   'M' /* cwd, N, N environment strings, argv...;
                                fds: "/" and "." (O_PATH) */
-#define CONTROL_STATUS  'S' /* [mount point]: the status document */
+#define CONTROL_STATUS  'S' /* [mount point]: answered by a document */
 #define CONTROL_ANSWER  'A' /* answer to a question */
 #define CONTROL_DECLINE 'N' /* error code, message: no answer */
 /* Daemon -> client: */
 #define CONTROL_QUESTION 'Q' /* hop label, text, echo, secret, feedback */
 #define CONTROL_RESULT   'R' /* "0" mounted | "1" failed | "2" not for me; message */
-#define CONTROL_DOCUMENT 'D' /* a serialized GVariant (cli/status-data.c) */
+#define CONTROL_DOCUMENT 'D' /* the status document: base64 of a serialized
+                                GVariant (strings hold no NUL; cli/status-data.h) */
 
 #define CONTROL_MAX_FDS 4
 
