@@ -184,3 +184,27 @@ def test_a_foreground_mount_answers_on_its_own_socket(lab, jumpfs_bin, mountpoin
         assert [h["state"] for h in mount["hops"]] == ["up", "up", "up"]
     finally:
         labmod.cleanup_mount(mountpoint, [proc])
+
+
+def test_status_while_a_mount_ends(lab, jumpfs_bin, mountpoint):
+    """Status calls in a loop while one of the daemon's mounts goes away:
+    each answers (with or without it), and the daemon and its other mount
+    live on."""
+    second = tempfile.mkdtemp(prefix="jumpfs-mnt-", dir="/tmp")
+    pw = pwd.getpwnam(labmod.JFS_USER)
+    os.chown(second, pw.pw_uid, pw.pw_gid)
+    try:
+        jfs.mount_ok(jumpfs_bin, mountpoint, labmod.SERVER3)
+        jfs.mount_ok(jumpfs_bin, second, labmod.SERVER3)
+        loop = labmod.popen_as_user(
+            ["sh", "-c", f"for i in $(seq 1 60); do {jumpfs_bin} status --json >/dev/null "
+                         "|| exit 1; done"])
+        time.sleep(0.2)
+        jfs.unmount(second)
+        assert loop.wait(timeout=60) == 0
+        document = status_json(jumpfs_bin)
+        assert [m["mount_point"] for m in document["mounts"]] == [str(mountpoint)]
+        jfs.sh(f"cat {mountpoint}/hello.txt >/dev/null")
+    finally:
+        labmod.cleanup_mount(second)
+        os.rmdir(second)
