@@ -15,7 +15,8 @@ typedef struct {
 	ChainCache *cache;
 	ChainSpec *chain;
 	gboolean nobody_to_ask_later;
-	gboolean set_up;          /* the first connection is made */
+	gint set_up;              /* the first connection is made (atomic:
+	                             remote_connect starts more opens) */
 } ChainOpener;
 
 struct Mount {
@@ -53,7 +54,7 @@ static int mount_open_sftp(void *data, GError **error)
 {
 	ChainOpener *opener = data;
 	/* Later calls come from FUSE's threads, which serve only this mount. */
-	if (opener->set_up && opener->nobody_to_ask_later)
+	if (g_atomic_int_get(&opener->set_up) && opener->nobody_to_ask_later)
 		prompt_set_thread_asker(mount_nobody_to_ask, NULL);
 	return chain_cache_open_sftp(opener->cache, opener->chain, error);
 }
@@ -135,7 +136,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 				       &remote_options, error);
 	if (mount->remote == NULL)
 		goto fail;
-	mount->opener.set_up = TRUE; /* before FUSE's threads exist */
+	g_atomic_int_set(&mount->opener.set_up, TRUE); /* before FUSE's threads exist */
 	FsOptions fs_options;
 	mount_fs_options(&fs_options, options);
 	mount->ctx = fs_context_new(mount->remote, &fs_options, error);

@@ -33,6 +33,10 @@ def pytest_addoption(parser):
 
 SANITIZER_LOGS = Path("/tmp/jumpfs-sanitizer-logs")
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "unsanitized_only(why): run only against the normal build; the sanitized "
+        "run (scripts/test runs the suite twice) would repeat what exercises no more jumpfs "
+        "code than other tests there do (an oracle, a timer, the lab itself)")
     if os.geteuid() == 0:
         # Held until this process exits.
         config._jumpfs_suite_lock = labmod.take_suite_lock()
@@ -52,6 +56,22 @@ def pytest_configure(config):
         # GLib 2.74's GSlice hands memory between threads behind futexes
         # that TSan cannot see (false races on reuse); malloc it can.
         os.environ["G_SLICE"] = "always-malloc"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--sanitized"):
+        return
+    for item in items:
+        mark = item.get_closest_marker("unsanitized_only")
+        if mark is not None:
+            item.add_marker(pytest.mark.skip(reason=f"run against the normal build only: "
+                                                    f"{mark.args[0]}"))
+
+
+@pytest.fixture
+def sanitized(request):
+    """True in the sanitized run (--sanitized)."""
+    return request.config.getoption("--sanitized")
 
 
 @pytest.fixture(autouse=True)

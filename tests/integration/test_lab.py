@@ -20,6 +20,8 @@ UNREACHABLE = (errno.EHOSTUNREACH, errno.ENETUNREACH)
 
 # --- isolation ---------------------------------------------------------------
 
+pytestmark = pytest.mark.unsanitized_only("the lab's own checks start no jumpfs")
+
 def test_backend_unreachable_from_host(lab):
     # The kernel refuses locally (unreachable route): nothing is sent.
     assert host_route(BACKEND.addr) == "blocked"

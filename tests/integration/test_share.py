@@ -143,6 +143,8 @@ def test_a_silent_client_blocks_no_mount(lab, jumpfs_bin, mountpoints):
     assert labmod._wait_pid_gone(pid, 10)
 
 
+@pytest.mark.unsanitized_only("a 10 s timer; test_a_silent_client_blocks_no_mount runs the same "
+                               "path sanitized")
 def test_the_silent_client_is_hung_up_on(lab, jumpfs_bin, mountpoints):
     (first,) = mountpoints(1)
     jfs.mount_ok(jumpfs_bin, first)
