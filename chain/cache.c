@@ -17,6 +17,7 @@ typedef struct {
 	gboolean connecting;   /* a thread is logging in for this prefix */
 	guint attempts;        /* finished logins, good or bad: waiters compare */
 	guint users;           /* threads inside chain_cache_get for it */
+	guint pins;            /* mounts whose chain has this prefix */
 	gint64 since;          /* wall clock of the last change */
 	GError *last_error;    /* why it is down (death or failed login) */
 	char *auth_method;
@@ -256,7 +257,7 @@ void chain_cache_prune(ChainCache *cache)
 			if (cache_entry_live_hop(entry, &dead) == NULL) {
 				if (dead != NULL)
 					g_ptr_array_add(idle, dead);
-			} else if (hop_is_idle(entry->hop)) {
+			} else if (entry->pins == 0 && hop_is_idle(entry->hop)) {
 				g_ptr_array_add(idle, g_steal_pointer(&entry->hop));
 				entry->since = g_get_real_time();
 			}
@@ -267,6 +268,28 @@ void chain_cache_prune(ChainCache *cache)
 		if (dropped == 0)
 			return;
 	}
+}
+
+static void cache_pin_by(ChainCache *cache, const ChainSpec *chain, int delta)
+{
+	g_mutex_lock(&cache->lock);
+	for (guint depth = 1; depth <= chain->hops->len; depth++) {
+		CacheEntry *entry = cache_entry_get(cache, chain, depth);
+		g_warn_if_fail(delta > 0 || entry->pins > 0);
+		if (delta > 0 || entry->pins > 0)
+			entry->pins = (guint)((int)entry->pins + delta);
+	}
+	g_mutex_unlock(&cache->lock);
+}
+
+void chain_cache_pin(ChainCache *cache, const ChainSpec *chain)
+{
+	cache_pin_by(cache, chain, 1);
+}
+
+void chain_cache_unpin(ChainCache *cache, const ChainSpec *chain)
+{
+	cache_pin_by(cache, chain, -1);
 }
 
 guint chain_cache_logins(ChainCache *cache)

@@ -30,9 +30,16 @@ Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 /* A stream to the sftp subsystem on the chain's last hop. */
 int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **error);
 
-/* Logs out of every hop that no channel and no one else uses (after a
- * mount ended), deepest first. */
+/* Logs out of every hop that no channel, no one else and no pin uses
+ * (after a mount ended), deepest first. A dead hop goes whatever pins it. */
 void chain_cache_prune(ChainCache *cache);
+/* A mount pins every prefix of its chain while it is mounted: when a later
+ * hop dies and takes its channels with it, the live hops before it stay
+ * logged in for the reconnect (else the pruner would log out of a healthy
+ * jump1 that nothing uses for a moment, and the reconnect log in again).
+ * Unpin with the same chain. */
+void chain_cache_pin(ChainCache *cache, const ChainSpec *chain);
+void chain_cache_unpin(ChainCache *cache, const ChainSpec *chain);
 
 /* Number of SSH logins this cache has made (tests prove reuse with it). */
 guint chain_cache_logins(ChainCache *cache);

@@ -7,6 +7,7 @@
  * mount -> FUSE's loop. */
 #include <fuse.h>
 #include <libssh/libssh.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -63,6 +64,17 @@ static int serve(CliOptions *options, struct fuse_args *fuse_args, int report_fd
 	return share_serve(chain_cache_new(), server, shared, &first);
 }
 
+/* glibc gives each thread that allocates an arena of its own: with FUSE's
+ * workers, the pumps and the reader threads, a 1 GiB read left 38-42 MiB
+ * resident, 24 MiB with two arenas (scripts/bench's memory run). The
+ * allocations are short and few per request, so two arenas cost no
+ * measurable speed. MALLOC_ARENA_MAX in the environment still decides. */
+static void limit_malloc_arenas(void)
+{
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		mallopt(M_ARENA_MAX, 2);
+}
+
 int main(int argc, char **argv)
 {
 	CliOptions options;
@@ -70,6 +82,7 @@ int main(int argc, char **argv)
 	GError *error = NULL;
 	int status;
 
+	limit_malloc_arenas();
 	log_setup();
 	if (print_config_requested(argc, argv))
 		return print_config_main(argc, argv);

@@ -123,6 +123,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 	mount->opener.chain = mount_resolve_chain(options, error);
 	if (mount->opener.chain == NULL)
 		goto fail;
+	chain_cache_pin(cache, mount->opener.chain);
 	RemoteOptions remote_options = {
 		.reconnect = options->reconnect,
 		.hard = options->hard,
@@ -248,8 +249,10 @@ void mount_free(Mount *mount)
 		fuse_destroy(mount->fuse);
 	fs_context_free(mount->ctx);
 	remote_free(mount->remote);
-	if (mount->opener.chain != NULL)
+	if (mount->opener.chain != NULL) {
+		chain_cache_unpin(mount->opener.cache, mount->opener.chain);
 		chain_spec_free(mount->opener.chain);
+	}
 	g_free(mount->mountpoint);
 	g_free(mount->source);
 	g_mutex_clear(&mount->lock);

@@ -116,6 +116,30 @@ print(hashlib.sha256(data).hexdigest())
         target.unlink(missing_ok=True)
 
 
+def test_jump2_killed_on_an_idle_mount_keeps_the_jump1_login(lab, mounted):
+    """Nothing uses the mount for longer than the daemon's pruning interval
+    (2 s) after jump2's session dies: jump1, healthy but without a channel
+    for that moment, stays logged in for the reconnect (the mount pins its
+    chain)."""
+    jfs.py(f"import os; os.listdir({str(mounted)!r})")
+    before = lab.logins("jump1")
+    lab.kill_sessions("jump2")
+    time.sleep(5)
+    jfs.py(f"""
+import os, time
+for attempt in range(20):
+    try:
+        os.listdir({str(mounted)!r})
+        break
+    except OSError:
+        time.sleep(0.5)
+else:
+    raise SystemExit("the mount never came back")
+""")
+    after = lab.logins("jump1")
+    assert after == before, f"jump1 was logged into again ({before} -> {after})"
+
+
 def test_link_down_operations_return_then_recover(lab, mounted):
     jfs.sh(f"ls {mounted} >/dev/null")
     lab.link("jump1-jump2", "down")
