@@ -13,7 +13,6 @@
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -148,11 +147,7 @@ def jumpfs_bin(request):
 
 @pytest.fixture
 def mountpoint(lab):
-    import pwd
-    pw = pwd.getpwnam(labmod.JFS_USER)
-    path = Path(tempfile.mkdtemp(prefix="jumpfs-mnt-", dir="/tmp"))
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-    path.chmod(0o755)
+    path = labmod.user_dir("jumpfs-mnt-")
     yield path
     labmod.cleanup_mount(path)
     if not labmod.is_mounted(path):
@@ -160,3 +155,12 @@ def mountpoint(lab):
             path.rmdir()
         except OSError:
             pass  # something was written into the bare directory: leave it
+
+
+@pytest.fixture
+def workdir():
+    """A scratch directory of the lab user's (configs, logs), emptied and
+    removed after the test."""
+    path = labmod.user_dir("jumpfs-work-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

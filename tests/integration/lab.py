@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -376,3 +377,13 @@ def take_suite_lock():
         print(f"\nwaiting for {SUITE_LOCK} (another run is using the lab)", flush=True)
         fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
+
+
+def user_dir(prefix):
+    """A new directory in /tmp owned by the lab user (mode 0755)."""
+    import pwd
+    pw = pwd.getpwnam(JFS_USER)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+    path.chmod(0o755)
+    return path

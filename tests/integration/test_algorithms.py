@@ -5,7 +5,6 @@ LogLevel DEBUG1 ("kex: client->server cipher: ..."), not jumpfs's word."""
 import os
 import pwd
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,14 +16,6 @@ import lab as labmod
 HOSTS = ("jump1", "jump2", "backend")
 CHACHA = "chacha20-poly1305@openssh.com"
 KEX_CIPHER = re.compile(r"kex: client->server cipher: (\S+) MAC: (\S+)")
-
-
-def _user_dir(prefix):
-    pw = pwd.getpwnam(labmod.JFS_USER)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-    path.chmod(0o755)
-    return path
 
 
 def write_config(directory, name, text):
@@ -45,15 +36,6 @@ def chain_config(host_block):
             f"  User {labmod.BACKEND.user}\n"
             f"  ProxyJump {labmod.PROXYJUMP_2HOPS}\n"
             f"Host *\n{host_block}")
-
-
-@pytest.fixture
-def workdir():
-    path = _user_dir("jumpfs-alg-")
-    yield path
-    for f in path.iterdir():
-        f.unlink()
-    path.rmdir()
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ def test_mounts_with_other_lists_never_share_a_session(lab, jumpfs_bin, mountpoi
     with_chacha = write_config(workdir, "chacha.conf", chain_config(f"  Ciphers {CHACHA}\n"))
     # The usual Terrapin advice: OpenSSH's defaults less chacha.
     without = write_config(workdir, "nochacha.conf", chain_config(f"  Ciphers -{CHACHA}\n"))
-    second = _user_dir("jumpfs-mnt-")
+    second = labmod.user_dir("jumpfs-mnt-")
     logs = LogCursor(debug_logs)
     try:
         before = lab.all_logins()
@@ -160,7 +142,7 @@ def test_an_unmounted_chain_is_logged_out_while_another_stays(lab, jumpfs_bin, m
     # with SSH_OPTIONS_FD open on disconnect; the hop before would never
     # see its channel end, and so never be idle and logged out).
     other = write_config(workdir, "ctr.conf", chain_config("  Ciphers aes128-ctr\n"))
-    second = _user_dir("jumpfs-mnt-")
+    second = labmod.user_dir("jumpfs-mnt-")
     try:
         jfs.mount_ok(jumpfs_bin, mountpoint)  # keeps the shared daemon alive
         (daemon,) = jfs.jumpfs_pids(mountpoint)

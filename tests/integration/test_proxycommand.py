@@ -7,7 +7,6 @@ command.  Every config is written for the test and passed with -F."""
 import os
 import pwd
 import signal
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,28 +19,11 @@ J1 = f"{labmod.JUMP1.user}@{labmod.JUMP1.fqdn}"
 SSH = "ssh -o BatchMode=yes -o ConnectTimeout=5"
 
 
-def _user_dir(prefix):
-    pw = pwd.getpwnam(labmod.JFS_USER)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-    path.chmod(0o755)
-    return path
-
-
 def _own(path, mode):
     pw = pwd.getpwnam(labmod.JFS_USER)
     os.chown(path, pw.pw_uid, pw.pw_gid)
     path.chmod(mode)
     return path
-
-
-@pytest.fixture
-def workdir():
-    path = _user_dir("jumpfs-pc-")
-    yield path
-    for f in path.iterdir():
-        f.unlink()
-    path.rmdir()
 
 
 @pytest.fixture
@@ -220,7 +202,7 @@ def test_unmount_ends_the_command_and_leaks_no_fd(lab, jumpfs_bin, mountpoint, w
     jfs.mount_ok(jumpfs_bin, mountpoint)
     daemon = jfs.jumpfs_pids(mountpoint)[0]
     baseline = len(fd_targets(daemon))
-    second = _user_dir("jumpfs-mnt-")
+    second = labmod.user_dir("jumpfs-mnt-")
     conf = write_config(workdir, server3_via(f"{SSH} -W %h:%p {J1}"))
     try:
         jfs.mount_ok(jumpfs_bin, second, "pc-server3", "-F", conf)
