@@ -9,7 +9,10 @@
  * outside the lock (freeing one joins its pump thread). */
 #include "chain/cache.h"
 
+#include <string.h>
+
 #include "chain/errors.h"
+#include "chain/prompt.h"
 
 typedef struct {
 	char *address;         /* user@host:port of the prefix's last hop */
@@ -63,7 +66,9 @@ void chain_cache_free(ChainCache *cache)
 	g_free(cache);
 }
 
-static char *chain_prefix_key(const ChainSpec *chain, guint depth)
+/* Lane k > 0 names a session of its own at the prefix's last hop (see
+ * chain_cache_open_sftp). */
+static char *chain_prefix_key(const ChainSpec *chain, guint depth, guint lane)
 {
 	GString *key = g_string_new(NULL);
 	for (guint i = 0; i < depth; i++) {
@@ -76,13 +81,16 @@ static char *chain_prefix_key(const ChainSpec *chain, guint depth)
 			g_string_append(key, " -> ");
 		g_string_append(key, hop_key);
 	}
+	if (lane > 0)
+		g_string_append_printf(key, " #%u", lane);
 	return g_string_free(key, FALSE);
 }
 
 /* Called with the lock held. */
-static CacheEntry *cache_entry_get(ChainCache *cache, const ChainSpec *chain, guint depth)
+static CacheEntry *cache_entry_get(ChainCache *cache, const ChainSpec *chain, guint depth,
+				   guint lane)
 {
-	char *key = chain_prefix_key(chain, depth);
+	char *key = chain_prefix_key(chain, depth, lane);
 	CacheEntry *entry = g_hash_table_lookup(cache->entries, key);
 	if (entry != NULL) {
 		g_free(key);
@@ -119,22 +127,77 @@ static Hop *cache_entry_live_hop(CacheEntry *entry, Hop **dead)
 	return NULL;
 }
 
-/* Connects the prefix's last hop (this thread won the right to). */
-static Hop *cache_connect(ChainCache *cache, const ChainSpec *chain, guint depth,
+static Hop *cache_get(ChainCache *cache, const ChainSpec *chain, guint depth, guint lane,
+		      HopReport *reports, GError **error);
+
+/* Methods that log in again without asking anyone ("publickey
+ * (/home/u/.ssh/id_ed25519)": the word before the details). */
+static gboolean cache_method_asks_nobody(const char *method)
+{
+	static const char *const quiet[] = { "publickey", "gssapi-with-mic", "hostbased", "none" };
+	if (method == NULL)
+		return FALSE;
+	gsize len = strcspn(method, " ");
+	for (gsize i = 0; i < G_N_ELEMENTS(quiet); i++)
+		if (strlen(quiet[i]) == len && strncmp(method, quiet[i], len) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* A lane logs in only where lane 0 did without a password or a code:
+ * the person would be asked again for every stripe. */
+static gboolean cache_lane_allowed(ChainCache *cache, const ChainSpec *chain, guint depth,
+				   GError **error)
+{
+	g_mutex_lock(&cache->lock);
+	CacheEntry *first = cache_entry_get(cache, chain, depth, 0);
+	g_autofree char *method = g_strdup(first->auth_method);
+	g_autofree char *address = g_strdup(first->address);
+	g_mutex_unlock(&cache->lock);
+	if (cache_method_asks_nobody(method))
+		return TRUE;
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_NO_PROMPT,
+		    "%s: logged in with %s; a login of its own per write stripe would ask again",
+		    address, method ? method : "nothing yet");
+	return FALSE;
+}
+
+/* What a lane's login gets when it would ask: a refusal, so that a
+ * background stripe never puts a question on anybody's terminal. */
+static char *cache_lane_asks_nobody(const PromptQuestion *question, gpointer data,
+				    GError **error)
+{
+	(void)data;
+	g_set_error(error, JUMPFS_ERROR, JUMPFS_ERROR_NO_PROMPT,
+		    "%s: a write stripe's login asks nobody", question->hop_label);
+	return NULL;
+}
+
+/* Connects the prefix's last hop (this thread won the right to); lane
+ * > 0 logs in once more at that hop through the shared hops before it. */
+static Hop *cache_connect(ChainCache *cache, const ChainSpec *chain, guint depth, guint lane,
 			  HopReport *reports, GError **error)
 {
+	if (lane > 0 && !cache_lane_allowed(cache, chain, depth, error))
+		return NULL;
 	Hop *via = NULL;
 	if (depth > 1) {
-		via = chain_cache_get(cache, chain, depth - 1, reports, error);
+		via = cache_get(cache, chain, depth - 1, 0, reports, error);
 		if (via == NULL)
 			return NULL;
 	}
 	HopReport local = { 0 };
-	HopReport *report = reports ? &reports[depth - 1] : &local;
+	HopReport *report = reports && lane == 0 ? &reports[depth - 1] : &local;
+	gpointer asker_data = NULL;
+	PromptAsker asker = prompt_get_thread_asker(&asker_data);
+	if (lane > 0)
+		prompt_set_thread_asker(cache_lane_asks_nobody, NULL);
 	Hop *hop = hop_connect(chain, depth - 1, via, report, error);
+	if (lane > 0)
+		prompt_set_thread_asker(asker, asker_data);
 	if (hop != NULL) {
 		g_mutex_lock(&cache->lock);
-		CacheEntry *entry = cache_entry_get(cache, chain, depth);
+		CacheEntry *entry = cache_entry_get(cache, chain, depth, lane);
 		g_free(entry->auth_method);
 		entry->auth_method = g_strdup(report->auth_method);
 		g_mutex_unlock(&cache->lock);
@@ -148,10 +211,16 @@ static Hop *cache_connect(ChainCache *cache, const ChainSpec *chain, guint depth
 Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 		     HopReport *reports, GError **error)
 {
+	return cache_get(cache, chain, depth, 0, reports, error);
+}
+
+static Hop *cache_get(ChainCache *cache, const ChainSpec *chain, guint depth, guint lane,
+		      HopReport *reports, GError **error)
+{
 	g_return_val_if_fail(depth >= 1 && depth <= chain->hops->len, NULL);
 	Hop *dead = NULL, *hop;
 	g_mutex_lock(&cache->lock);
-	CacheEntry *entry = cache_entry_get(cache, chain, depth);
+	CacheEntry *entry = cache_entry_get(cache, chain, depth, lane);
 	entry->users++;
 	for (;;) {
 		hop = cache_entry_live_hop(entry, &dead);
@@ -189,7 +258,7 @@ Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 		hop_unref(dead);
 
 	GError *local_error = NULL;
-	hop = cache_connect(cache, chain, depth, reports, &local_error);
+	hop = cache_connect(cache, chain, depth, lane, reports, &local_error);
 
 	g_mutex_lock(&cache->lock);
 	entry->connecting = FALSE;
@@ -211,9 +280,23 @@ Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 	return hop;
 }
 
-int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **error)
+int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, guint lane,
+			   GError **error)
 {
 	guint total = chain->hops->len;
+	if (lane > 0) {
+		GError *lane_error = NULL;
+		Hop *own = cache_get(cache, chain, total, lane, NULL, &lane_error);
+		int fd = own ? hop_open_sftp(own, total - 1, total, &lane_error) : -1;
+		if (own != NULL)
+			hop_unref(own);
+		if (fd >= 0)
+			return fd;
+		/* A channel of the shared session is better than none. */
+		g_info("session %u of its own: %s; a channel of the shared session instead",
+		       lane, lane_error->message);
+		g_error_free(lane_error);
+	}
 	/* A hop can die between the liveness check and the open, or while a
 	 * hop after it is being set up; the failure then says "connection
 	 * lost" and the next try rebuilds from the deepest live hop. */
@@ -274,7 +357,7 @@ static void cache_pin_by(ChainCache *cache, const ChainSpec *chain, int delta)
 {
 	g_mutex_lock(&cache->lock);
 	for (guint depth = 1; depth <= chain->hops->len; depth++) {
-		CacheEntry *entry = cache_entry_get(cache, chain, depth);
+		CacheEntry *entry = cache_entry_get(cache, chain, depth, 0);
 		g_warn_if_fail(delta > 0 || entry->pins > 0);
 		if (delta > 0 || entry->pins > 0)
 			entry->pins = (guint)((int)entry->pins + delta);
@@ -356,7 +439,7 @@ GArray *chain_cache_stats(ChainCache *cache, const ChainSpec *chain)
 	GArray *all = g_array_sized_new(FALSE, TRUE, sizeof(ChainHopStats), chain->hops->len);
 	g_array_set_clear_func(all, (GDestroyNotify)chain_hop_stats_clear);
 	for (guint depth = 1; depth <= chain->hops->len; depth++) {
-		g_autofree char *key = chain_prefix_key(chain, depth);
+		g_autofree char *key = chain_prefix_key(chain, depth, 0);
 		ChainHopStats stats = { .why_code = -1, .rtt_us = -1 };
 		g_mutex_lock(&cache->lock);
 		CacheEntry *entry = g_hash_table_lookup(cache->entries, key);

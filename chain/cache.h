@@ -27,8 +27,17 @@ void chain_cache_free(ChainCache *cache);
 Hop *chain_cache_get(ChainCache *cache, const ChainSpec *chain, guint depth,
 		     HopReport *reports, GError **error);
 
-/* A stream to the sftp subsystem on the chain's last hop. */
-int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, GError **error);
+/* A stream to the sftp subsystem on the chain's last hop, through session
+ * lane of it. Lane 0 is the session all mounts of the chain share. Lane
+ * k > 0 is a login of its own at the last hop only, through the shared
+ * sessions of the hops before it: its forwarded channel at the last jump
+ * and its session window are its own, which is what lets striped writes
+ * pass the ceiling one session's windows set (docs/design.md). A lane
+ * logs in only where lane 0 did without asking anyone (publickey,
+ * gssapi) and never asks; when it cannot, the stream is a channel of lane
+ * 0's session instead. */
+int chain_cache_open_sftp(ChainCache *cache, const ChainSpec *chain, guint lane,
+			  GError **error);
 
 /* Logs out of every hop that no channel, no one else and no pin uses
  * (after a mount ended), deepest first. A dead hop goes whatever pins it. */

@@ -33,6 +33,13 @@ void prompt_set_thread_asker(PromptAsker asker, gpointer user_data)
 	g_private_replace(&prompt_thread_target, target);
 }
 
+PromptAsker prompt_get_thread_asker(gpointer *user_data)
+{
+	PromptTarget *mine = g_private_get(&prompt_thread_target);
+	*user_data = mine ? mine->user_data : NULL;
+	return mine ? mine->asker : NULL;
+}
+
 char *prompt_ask(const PromptQuestion *question, GError **error)
 {
 	PromptTarget *mine = g_private_get(&prompt_thread_target);

@@ -36,6 +36,9 @@ typedef char *(*PromptAsker)(const PromptQuestion *question,
 void prompt_set_default_asker(PromptAsker asker, gpointer user_data);
 /* For the calling thread only, ahead of the default; NULL clears it. */
 void prompt_set_thread_asker(PromptAsker asker, gpointer user_data);
+/* The calling thread's own asker (NULL: none), to put back after a
+ * prompt_set_thread_asker that is meant for one call only. */
+PromptAsker prompt_get_thread_asker(gpointer *user_data);
 /* The calling thread's asker, else the default; one question at a time. */
 char *prompt_ask(const PromptQuestion *question, GError **error);
 /* Wipes (secrets) and frees an answer; NULL is fine. */

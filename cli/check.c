@@ -124,7 +124,7 @@ static void check_print_hop(const HopSpec *spec, guint index, guint total,
 static int check_sftp(ChainCache *cache, const ChainSpec *chain)
 {
 	GError *error = NULL;
-	int fd = chain_cache_open_sftp(cache, chain, &error);
+	int fd = chain_cache_open_sftp(cache, chain, 0, &error);
 	SftpConn *conn = fd >= 0 ? sftpc_start(fd, &error) : NULL;
 	if (conn == NULL) {
 		printf("sftp      FAILED: %s\n", error->message);

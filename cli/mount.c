@@ -50,13 +50,16 @@ static char *mount_nobody_to_ask(const PromptQuestion *question, gpointer data,
 	return NULL;
 }
 
-static int mount_open_sftp(void *data, GError **error)
+/* Slot k > 0 (an extra channel for striped writes, or for operations
+ * with max_conns) goes over the chain's lane k: a login of its own at the
+ * target, so that its windows are its own (chain_cache_open_sftp). */
+static int mount_open_sftp(void *data, guint slot, GError **error)
 {
 	ChainOpener *opener = data;
 	/* Later calls come from FUSE's threads, which serve only this mount. */
 	if (g_atomic_int_get(&opener->set_up) && opener->nobody_to_ask_later)
 		prompt_set_thread_asker(mount_nobody_to_ask, NULL);
-	return chain_cache_open_sftp(opener->cache, opener->chain, error);
+	return chain_cache_open_sftp(opener->cache, opener->chain, slot, error);
 }
 
 ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)

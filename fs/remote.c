@@ -55,9 +55,9 @@ struct Remote {
 	void *on_change_data;
 };
 
-static SftpConn *remote_open_conn(Remote *remote, GError **error)
+static SftpConn *remote_open_conn(Remote *remote, guint slot, GError **error)
 {
-	int fd = remote->open_stream(remote->opener_data, error);
+	int fd = remote->open_stream(remote->opener_data, slot, error);
 	if (fd < 0)
 		return NULL;
 	SftpConn *conn = sftpc_start(fd, error);
@@ -234,7 +234,7 @@ typedef struct {
 static gpointer remote_open_job(gpointer data)
 {
 	RemoteOpenJob *job = data;
-	job->conn = remote_open_conn(job->remote, &job->error);
+	job->conn = remote_open_conn(job->remote, job->slot, &job->error);
 	return NULL;
 }
 
@@ -320,7 +320,7 @@ static gpointer remote_thread_main(gpointer data)
 		g_mutex_unlock(&remote->lock);
 
 		GError *error = NULL;
-		SftpConn *conn = remote_open_conn(remote, &error);
+		SftpConn *conn = remote_open_conn(remote, (guint)slot, &error);
 		SftpConn *old = NULL;
 		g_mutex_lock(&remote->lock);
 		remote_attempt_done(remote, (guint)slot, conn, error, &old);
@@ -357,7 +357,7 @@ Remote *remote_connect(RemoteOpenStream open_stream, void *opener_data,
 	remote->slots[0].wanted = TRUE;
 	remote->auth_delay = AUTH_DELAY_MIN_US;
 
-	SftpConn *conn = remote_open_conn(remote, error);
+	SftpConn *conn = remote_open_conn(remote, 0, error);
 	if (conn == NULL || remote_resolve_root(remote, conn, remote_path, error) < 0) {
 		if (conn != NULL)
 			sftpc_unref(conn);

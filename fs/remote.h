@@ -37,10 +37,12 @@
 
 typedef struct Remote Remote;
 
-/* Returns a connected stream fd to an sftp server, or -1 with *error set
- * (code JUMPFS_ERROR_AUTH for an authentication failure). Called from
- * the Remote's thread (and from remote_connect's caller); may block. */
-typedef int (*RemoteOpenStream)(void *opener_data, GError **error);
+/* Returns a connected stream fd to an sftp server for a slot, or -1 with
+ * *error set (code JUMPFS_ERROR_AUTH for an authentication failure).
+ * Slots above 0 may come from sessions of their own (the chain's lanes).
+ * Called from the Remote's threads (and from remote_connect's caller);
+ * may block. */
+typedef int (*RemoteOpenStream)(void *opener_data, guint slot, GError **error);
 
 typedef struct {
 	gboolean reconnect;        /* open a new stream when one breaks */

@@ -433,6 +433,7 @@ static void wb_open_lanes(WbFile *wf, const char *path)
 		lane->opening = NULL;
 		SftpConn *conn = g_steal_pointer(&lane->opening_conn);
 		if (rc == 0) {
+			g_debug("%s: striping over channel %u too", path ? path : "?", i);
 			wb_lane_set(wf, i, conn, &handle);
 			continue;
 		}
@@ -475,12 +476,13 @@ static void wb_service(WbFile *wf)
 	g_mutex_lock(&wb->lock);
 	char *path = g_strdup(wf->path);
 	g_mutex_unlock(&wb->lock);
+	/* The lanes' OPEN answers are collected between batches: a file whose
+	 * queue never runs dry keeps this thread sending, and would
+	 * otherwise never take up the channels it asked for. */
 	if (wb_lane0(wf, path)) {
-		while (wb_send_some(wf) > 0)
-			;
-		wb_open_lanes(wf, path);
-		while (wb_send_some(wf) > 0)
-			;
+		do
+			wb_open_lanes(wf, path);
+		while (wb_send_some(wf) > 0);
 	}
 	g_free(path);
 }

@@ -61,7 +61,7 @@ static gpointer probe_run(gpointer data)
 	};
 	probe->chain = config_resolve(&request, &error);
 	if (probe->chain != NULL)
-		probe->fd = chain_cache_open_sftp(probe->cache, probe->chain, &error);
+		probe->fd = chain_cache_open_sftp(probe->cache, probe->chain, 0, &error);
 	gint64 end = g_get_monotonic_time();
 	g_autofree char *dest = json_string(probe->spec);
 	g_autofree char *message = json_string(error ? error->message : "");

@@ -13,12 +13,12 @@
 #include "fs/remote.h"
 #include "sftp-server.h"
 
-const Variant plain = { FALSE, 0.0, FALSE, NULL };
-const Variant transform = { TRUE, 0.0, FALSE, NULL };
-const Variant negcache = { FALSE, 60.0, FALSE, NULL };
-const Variant lost = { FALSE, 0.0, TRUE, NULL };
-const Variant bare = { FALSE, 0.0, FALSE,
-		       "posix-rename,hardlink,fsync,statvfs,fstatvfs,lsetstat" };
+const Variant plain = { 0 };
+const Variant transform = { .transform_symlinks = TRUE };
+const Variant negcache = { .negative_timeout = 60.0 };
+const Variant lost = { .expect_lost = TRUE };
+const Variant bare = { .denied = "posix-rename,hardlink,fsync,statvfs,fstatvfs,lsetstat" };
+const Variant striped = { .stripes = 4 };
 
 typedef struct {
 	GMutex lock;
@@ -112,8 +112,9 @@ guint8 *random_bytes(gsize len)
 /* RemoteOpenStream: a new sftp-server on one end of a socketpair. No
  * inherited fd (/dev/fuse above all, which would keep the mount's
  * connection alive). */
-static int open_sftp_server(void *data, GError **error)
+static int open_sftp_server(void *data, guint slot, GError **error)
 {
+	(void)slot;
 	Servers *servers = data;
 	const char *args[] = { servers->denied ? "-P" : NULL, servers->denied, NULL };
 	SftpServerOptions options = { .args = args, .close_fds = TRUE };
@@ -155,20 +156,46 @@ static int reap_sftp_servers(Servers *servers)
 	return leaked;
 }
 
+/* Bytes the process has passed to write(2) and its kin, or 0. */
+static guint64 process_wchar(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/io", (int)pid);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	const char *line = strstr(text, "wchar: ");
+	return line ? g_ascii_strtoull(line + 7, NULL, 10) : 0;
+}
+
+static char count_servers_that_wrote(Servers *servers, guint64 min_bytes)
+{
+	char n = 0;
+	g_mutex_lock(&servers->lock);
+	for (guint i = 0; i < servers->pids->len; i++)
+		if (process_wchar(g_array_index(servers->pids, pid_t, i)) >= min_bytes)
+			n++;
+	g_mutex_unlock(&servers->lock);
+	return n;
+}
+
 typedef struct {
 	Servers *servers;
 	int ctl, reply;
 } Control;
 
-/* The test's commands: 'k' kills the sftp-servers. EOF ends it. */
+/* The test's commands: 'k' kills the sftp-servers (answer: 'k'); 'w'
+ * counts those that wrote a MiB (answer: the count). EOF ends it. */
 static gpointer control_thread(gpointer data)
 {
 	Control *control = data;
 	char command;
 	while (read(control->ctl, &command, 1) == 1) {
+		char answer = command;
 		if (command == 'k')
 			kill_sftp_servers(control->servers);
-		if (write(control->reply, &command, 1) != 1)
+		if (command == 'w')
+			answer = count_servers_that_wrote(control->servers, 1 << 20);
+		if (write(control->reply, &answer, 1) != 1)
 			break;
 	}
 	return NULL;
@@ -212,7 +239,7 @@ static int fuse_server(const Variant *variant, const char *backend, const char *
 	servers.denied = variant->denied;
 
 	GError *error = NULL;
-	RemoteOptions ropts = { .reconnect = TRUE, .max_conns = 2 };
+	RemoteOptions ropts = { .reconnect = TRUE, .max_conns = 2, .lanes = variant->stripes };
 	/* Two connections: open files must stay on the one that opened them. */
 	Remote *remote = remote_connect(open_sftp_server, &servers, backend, &ropts, &error);
 	FsContext *ctx = NULL;
@@ -222,6 +249,7 @@ static int fuse_server(const Variant *variant, const char *backend, const char *
 		options.transform_symlinks = variant->transform_symlinks;
 		options.contain_symlinks = !variant->transform_symlinks;
 		options.negative_timeout = variant->negative_timeout;
+		options.write_stripes = MAX(variant->stripes, 1u);
 		ctx = fs_context_new(remote, &options, &error);
 	}
 	if (ctx == NULL) {
@@ -274,6 +302,14 @@ void kill_servers(Fixture *fx)
 	g_assert_cmpint(write(fx->ctl, "k", 1), ==, 1);
 	g_assert_cmpint(read(fx->reply, &answer, 1), ==, 1);
 	g_assert_cmpint(answer, ==, 'k');
+}
+
+guint servers_that_wrote_a_mib(Fixture *fx)
+{
+	char answer = 0;
+	g_assert_cmpint(write(fx->ctl, "w", 1), ==, 1);
+	g_assert_cmpint(read(fx->reply, &answer, 1), ==, 1);
+	return (guint)(unsigned char)answer;
 }
 
 void fixture_setup(Fixture *fx, gconstpointer data)

@@ -32,6 +32,7 @@ typedef struct {
 	gboolean expect_lost;   /* the re-open warning is expected */
 	const char *denied;     /* sftp-server -P: requests it refuses (and
 				 * does not announce as extensions) */
+	guint stripes;          /* write_stripes (0: the default, 1) */
 } Variant;
 
 extern const Variant plain;
@@ -43,6 +44,8 @@ extern const Variant negcache;
 extern const Variant lost;
 /* A server without the OpenSSH extensions: the fallbacks. */
 extern const Variant bare;
+/* A big file's queued writes go over 4 connections. */
+extern const Variant striped;
 
 typedef struct {
 	char *base, *backend, *mnt;
@@ -96,6 +99,9 @@ guint8 *random_bytes(gsize len);
 
 /* Kills the FUSE server's sftp-servers: its connections break. */
 void kill_servers(Fixture *fx);
+/* How many of the FUSE server's live sftp-servers have written at least
+ * 1 MiB (their wchar): which connections a file's data went over. */
+guint servers_that_wrote_a_mib(Fixture *fx);
 void fixture_setup(Fixture *fx, gconstpointer data);
 void fixture_teardown(Fixture *fx, gconstpointer data);
 

@@ -278,6 +278,36 @@ static void test_write_behind(Fixture *fx, gconstpointer data)
 	assert_ok(close(fd));
 }
 
+/* A big file written in order goes over several connections (the
+ * stripes), and arrives whole; writes over bytes still unconfirmed keep
+ * their order whichever connection the first ones took. */
+static void test_write_striped(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	REQUIRE_MOUNT(fx);
+	const gsize len = 32 * 1024 * 1024 + 4097;
+	guint8 *bytes = random_bytes(len);
+	int fd = open(P(fx, "big"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_ok(fd);
+	g_assert_true(write_all(fd, bytes, len));
+	/* Over data that may still be in flight on another connection. */
+	for (gsize off = 1000; off < len; off += 3 * 1024 * 1024 + 5) {
+		g_assert_cmpint(pwrite(fd, "overlap!", 8, (off_t)off), ==, 8);
+		memcpy(bytes + off, "overlap!", 8);
+	}
+	assert_ok(fsync(fd));
+	assert_ok(close(fd));
+	gsize blen;
+	char *back = get_file(B(fx, "big"), &blen);
+	g_assert_cmpuint(blen, ==, len);
+	g_autofree char *want = sha256(bytes, len), *got = sha256(back, blen);
+	g_assert_cmpstr(got, ==, want);
+	g_free(back);
+	g_free(bytes);
+	/* Each written MiB crosses some sftp-server's write(2) once. */
+	g_assert_cmpuint(servers_that_wrote_a_mib(fx), >=, 2);
+}
+
 /* A write the server refuses (its disk is full) reaches the writer by
  * fsync at the latest, as ENOSPC; what fsync confirmed before is there. */
 static void test_write_behind_enospc(Fixture *fx, gconstpointer data)
@@ -341,5 +371,6 @@ int main(int argc, char **argv)
 	ADD("/fs/ops/fsync-flush", plain, test_fsync_flush);
 	ADD("/fs/ops/write-behind", plain, test_write_behind);
 	ADD("/fs/ops/write-behind-enospc", plain, test_write_behind_enospc);
+	ADD("/fs/ops/write-striped", striped, test_write_striped);
 	return g_test_run();
 }

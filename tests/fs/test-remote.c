@@ -22,8 +22,9 @@ typedef struct {
 	Remote *remote;
 } Fx;
 
-static int fx_open(void *data, GError **error)
+static int fx_open(void *data, guint slot, GError **error)
 {
+	(void)slot;
 	Fx *fx = data;
 	g_mutex_lock(&fx->lock);
 	fx->opens++;
