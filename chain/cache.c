@@ -434,6 +434,21 @@ static void cache_entry_stats(CacheEntry *entry, ChainHopStats *out)
 	pump_stats_clear(&pump);
 }
 
+/* Under the lock: lanes are asked for from 1 up, so the first one never
+ * asked for ends the count. */
+static guint cache_live_lanes(ChainCache *cache, const ChainSpec *chain, guint depth)
+{
+	guint live = 0;
+	for (guint lane = 1;; lane++) {
+		g_autofree char *key = chain_prefix_key(chain, depth, lane);
+		CacheEntry *entry = g_hash_table_lookup(cache->entries, key);
+		if (entry == NULL)
+			return live;
+		if (entry->hop != NULL && hop_is_alive(entry->hop))
+			live++;
+	}
+}
+
 GArray *chain_cache_stats(ChainCache *cache, const ChainSpec *chain)
 {
 	GArray *all = g_array_sized_new(FALSE, TRUE, sizeof(ChainHopStats), chain->hops->len);
@@ -445,6 +460,7 @@ GArray *chain_cache_stats(ChainCache *cache, const ChainSpec *chain)
 		CacheEntry *entry = g_hash_table_lookup(cache->entries, key);
 		if (entry != NULL) {
 			cache_entry_stats(entry, &stats);
+			stats.stripe_sessions = cache_live_lanes(cache, chain, depth);
 		} else {
 			const HopSpec *spec = g_ptr_array_index(chain->hops, depth - 1);
 			stats.address = g_strdup_printf("%s@%s:%d", spec->user, spec->hostname,

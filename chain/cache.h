@@ -70,6 +70,8 @@ typedef struct {
 	int why_code;           /* its JumpfsErrorCode, -1 when none */
 	char *auth_method;      /* of the live or last session; NULL before a login */
 	guint logins;           /* successful logins of this prefix since the cache began */
+	guint stripe_sessions;  /* live sessions of its own for write stripes
+				 * (lanes > 0, chain_cache_open_sftp) */
 	/* Of the current session (zero when there is none): */
 	gint64 rtt_us;          /* last keepalive's round trip, -1 = not measured yet */
 	gint64 last_rx_age_us;  /* since the peer last sent anything */

@@ -15,6 +15,7 @@ typedef struct {
 	ChainCache *cache;
 	ChainSpec *chain;
 	gboolean nobody_to_ask_later;
+	guint max_conns;          /* slots operations share; stripe slots after */
 	gint set_up;              /* the first connection is made (atomic:
 	                             remote_connect starts more opens) */
 } ChainOpener;
@@ -50,16 +51,17 @@ static char *mount_nobody_to_ask(const PromptQuestion *question, gpointer data,
 	return NULL;
 }
 
-/* Slot k > 0 (an extra channel for striped writes, or for operations
- * with max_conns) goes over the chain's lane k: a login of its own at the
- * target, so that its windows are its own (chain_cache_open_sftp). */
+/* Operations' slots are channels of the chain's shared session; stripe
+ * slot k (1 ..) goes over the chain's lane k, a login of its own at the
+ * target whose windows are its own (chain_cache_open_sftp). */
 static int mount_open_sftp(void *data, guint slot, GError **error)
 {
 	ChainOpener *opener = data;
 	/* Later calls come from FUSE's threads, which serve only this mount. */
 	if (g_atomic_int_get(&opener->set_up) && opener->nobody_to_ask_later)
 		prompt_set_thread_asker(mount_nobody_to_ask, NULL);
-	return chain_cache_open_sftp(opener->cache, opener->chain, slot, error);
+	guint lane = slot < opener->max_conns ? 0 : slot - opener->max_conns + 1;
+	return chain_cache_open_sftp(opener->cache, opener->chain, lane, error);
 }
 
 ChainSpec *mount_resolve_chain(const CliOptions *options, GError **error)
@@ -116,6 +118,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 	g_mutex_init(&mount->lock);
 	mount->opener.cache = cache;
 	mount->opener.nobody_to_ask_later = options->nobody_to_ask_later;
+	mount->opener.max_conns = MAX(options->max_conns, 1u);
 	mount->singlethread = options->singlethread;
 	mount->max_threads = options->max_threads;
 	mount->max_conns = options->max_conns;
@@ -131,7 +134,7 @@ Mount *mount_new(ChainCache *cache, CliOptions *options, struct fuse_args *fuse_
 		.reconnect = options->reconnect,
 		.hard = options->hard,
 		.max_conns = options->max_conns,
-		.lanes = options->write_stripes,
+		.stripes = options->write_stripes,
 		.interrupted = writeback_interrupted,
 		.read_chunk = options->read_chunk,
 		.write_chunk = options->write_chunk,

@@ -46,6 +46,8 @@ static GVariant *status_data_hop(const ChainHopStats *stats, guint hop, guint ho
 				      ? jumpfs_error_code_name(stats->why_code) : NULL));
 	g_variant_builder_add(&b, "{sv}", "auth_method", status_data_maybe_string(auth));
 	g_variant_builder_add(&b, "{sv}", "logins", g_variant_new_uint32(stats->logins));
+	g_variant_builder_add(&b, "{sv}", "stripe_sessions",
+			      g_variant_new_uint32(stats->stripe_sessions));
 	g_variant_builder_add(&b, "{sv}", "rtt_us",
 			      status_data_maybe_int64(stats->rtt_us, live && stats->rtt_us >= 0));
 	g_variant_builder_add(&b, "{sv}", "last_rx_age_us",
@@ -70,6 +72,7 @@ static GVariant *status_data_channels(Remote *remote)
 		g_variant_builder_open(&b, G_VARIANT_TYPE_VARDICT);
 		g_variant_builder_add(&b, "{sv}", "channel", g_variant_new_uint32(i + 1));
 		g_variant_builder_add(&b, "{sv}", "open", g_variant_new_boolean(s->open));
+		g_variant_builder_add(&b, "{sv}", "stripe", g_variant_new_boolean(s->stripe));
 		g_variant_builder_add(&b, "{sv}", "requests_in_flight",
 				      g_variant_new_uint32(s->in_flight));
 		g_variant_builder_close(&b);

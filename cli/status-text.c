@@ -112,6 +112,10 @@ static void status_text_hop(GString *out, GVariant *hop, GTimeZone *tz, gint64 n
 			g_string_append(out, "  rtt -");
 		status_text_append_bytes(out, "in", hop, "bytes_in");
 		status_text_append_bytes(out, "out", hop, "bytes_out");
+		guint32 stripes = status_text_u32(hop, "stripe_sessions", 0);
+		if (stripes > 0)
+			g_string_append_printf(out, "  +%u stripe session%s", stripes,
+					       stripes == 1 ? "" : "s");
 		guint32 missed = status_text_u32(hop, "keepalives_missed", 0);
 		if (missed > 0)
 			g_string_append_printf(out, "  %u keepalive%s unanswered", missed,
@@ -130,12 +134,14 @@ static void status_text_channel(GString *out, GVariant *channel, GTimeZone *tz, 
 {
 	(void)tz;
 	(void)now_us;
-	gboolean open = FALSE;
+	gboolean open = FALSE, stripe = FALSE;
 	g_variant_lookup(channel, "open", "b", &open);
+	g_variant_lookup(channel, "stripe", "b", &stripe);
 	guint32 in_flight = status_text_u32(channel, "requests_in_flight", 0);
-	g_string_append_printf(out, "  sftp channel %u: %s, %u request%s in flight\n",
+	g_string_append_printf(out, "  sftp channel %u%s: %s, %u request%s in flight\n",
 			       status_text_u32(channel, "channel", 0),
-			       open ? "open" : "closed", in_flight, in_flight == 1 ? "" : "s");
+			       stripe ? " (write stripe)" : "", open ? "open" : "closed",
+			       in_flight, in_flight == 1 ? "" : "s");
 }
 
 static void status_text_each(GString *out, GVariant *mount, const char *key,

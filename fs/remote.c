@@ -350,7 +350,9 @@ Remote *remote_connect(RemoteOpenStream open_stream, void *opener_data,
 		remote->options.max_conns = 1;
 	if (remote->options.grace_us <= 0)
 		remote->options.grace_us = SOFT_GRACE_US;
-	remote->nslots = MAX(remote->options.max_conns, remote->options.lanes);
+	if (remote->options.stripes == 0)
+		remote->options.stripes = 1;
+	remote->nslots = remote->options.max_conns + remote->options.stripes - 1;
 	g_mutex_init(&remote->lock);
 	g_cond_init(&remote->cond);
 	remote->slots = g_new0(RemoteSlot, remote->nslots);
@@ -407,7 +409,7 @@ GArray *remote_channel_stats(Remote *remote)
 	/* The references are dropped outside the lock (see struct Remote). */
 	GArray *stats = g_array_sized_new(FALSE, TRUE, sizeof(RemoteChannelStats), n);
 	for (guint i = 0; i < n; i++) {
-		RemoteChannelStats s = { 0 };
+		RemoteChannelStats s = { .stripe = i >= remote->options.max_conns };
 		if (conns[i] != NULL) {
 			s.open = !sftpc_is_broken(conns[i]);
 			s.in_flight = sftpc_requests_in_flight(conns[i]);
@@ -445,6 +447,17 @@ gboolean remote_is_hard(Remote *remote)
 guint remote_slots(Remote *remote)
 {
 	return remote->nslots;
+}
+
+guint remote_stripes(Remote *remote)
+{
+	return remote->options.stripes;
+}
+
+guint remote_stripe_slot(Remote *remote, guint i)
+{
+	g_return_val_if_fail(i >= 1 && i < remote->options.stripes, G_MAXUINT);
+	return remote->options.max_conns + i - 1;
 }
 
 /* Called with lock held: a reference to a live operation slot (round

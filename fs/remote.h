@@ -39,7 +39,7 @@ typedef struct Remote Remote;
 
 /* Returns a connected stream fd to an sftp server for a slot, or -1 with
  * *error set (code JUMPFS_ERROR_AUTH for an authentication failure).
- * Slots above 0 may come from sessions of their own (the chain's lanes).
+ * Stripe slots (remote_stripe_slot) may come from sessions of their own.
  * Called from the Remote's threads (and from remote_connect's caller);
  * may block. */
 typedef int (*RemoteOpenStream)(void *opener_data, guint slot, GError **error);
@@ -48,9 +48,10 @@ typedef struct {
 	gboolean reconnect;        /* open a new stream when one breaks */
 	gboolean hard;             /* wait for a broken chain (see above) */
 	guint max_conns;           /* channels operations share (>= 1) */
-	guint lanes;               /* channels in all, for striped writes
-				    * (remote_acquire_slot); < max_conns
-				    * means max_conns */
+	guint stripes;             /* channels one file's queued writes may
+				    * use, its own included (0 = 1); the
+				    * extra ones are slots of their own,
+				    * after the max_conns (remote_stripe_slot) */
 	uint32_t read_chunk;       /* 0 = sftp.c's default */
 	uint32_t write_chunk;      /* 0 = sftp.c's default */
 	gint64 grace_us;           /* soft: longest wait for a reconnect;
@@ -77,6 +78,7 @@ gboolean remote_is_hard(Remote *remote);
 /* What `jumpfs status` shows of one connection slot. */
 typedef struct {
 	gboolean open;              /* a live SFTP channel */
+	gboolean stripe;            /* a stripe slot, not one operations share */
 	guint in_flight;            /* requests sent, not answered */
 } RemoteChannelStats;
 
@@ -93,8 +95,13 @@ gboolean remote_reconnects(Remote *remote);
 int remote_acquire(Remote *remote, SftpConn **conn, guint *generation);
 void remote_release(Remote *remote, SftpConn *conn);
 
-/* Number of slots (max(max_conns, lanes)). */
+/* Number of slots: max_conns + stripes - 1. */
 guint remote_slots(Remote *remote);
+/* Channels a file's writes may be striped over (options.stripes, >= 1). */
+guint remote_stripes(Remote *remote);
+/* The slot of stripe i (1 .. remote_stripes - 1; stripe 0 is the file's
+ * own connection): max_conns + i - 1. */
+guint remote_stripe_slot(Remote *remote, guint i);
 /* The live connection of one slot, without waiting: 0 and a reference,
  * or -EAGAIN when it is not open (it is then opened in the background,
  * if the chain is live; remote_on_change tells when) or -ENOTCONN. */

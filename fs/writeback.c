@@ -421,7 +421,7 @@ static gboolean wb_lane0(WbFile *wf, const char *path)
 static void wb_open_lanes(WbFile *wf, const char *path)
 {
 	Writeback *wb = wf->wb;
-	guint want = MIN(wb->options.stripes, MIN(remote_slots(wb->remote), WB_MAX_LANES));
+	guint want = MIN(wb->options.stripes, MIN(remote_stripes(wb->remote), WB_MAX_LANES));
 	for (guint i = 1; i < want; i++) {
 		WbLane *lane = &wf->lanes[i];
 		if (lane->opening == NULL)
@@ -461,7 +461,8 @@ static void wb_open_lanes(WbFile *wf, const char *path)
 		SftpConn *conn;
 		/* Not open yet: it is opened in the background, and its
 		 * coming wakes us (remote_on_change). */
-		if (skip || remote_acquire_slot(wb->remote, i, &conn, NULL) < 0)
+		if (skip || remote_acquire_slot(wb->remote, remote_stripe_slot(wb->remote, i),
+						&conn, NULL) < 0)
 			continue;
 		/* By path, while lane 0 is open on the same file: the path
 		 * names it (libfuse gives the current name). */
@@ -623,10 +624,11 @@ WbFile *writeback_file_new(Writeback *wb, FsFile *file, const char *path)
 	sftpc_get_chunk_sizes(file->conn, NULL, &wf->chunk);
 	/* The channels striping will want, opened in the background now so
 	 * that they are there when a big file needs them. */
-	guint want = MIN(wb->options.stripes, MIN(remote_slots(wb->remote), WB_MAX_LANES));
+	guint want = MIN(wb->options.stripes, MIN(remote_stripes(wb->remote), WB_MAX_LANES));
 	for (guint i = 1; i < want; i++) {
 		SftpConn *conn;
-		if (remote_acquire_slot(wb->remote, i, &conn, NULL) == 0)
+		if (remote_acquire_slot(wb->remote, remote_stripe_slot(wb->remote, i),
+					&conn, NULL) == 0)
 			sftpc_unref(conn);
 	}
 	g_mutex_lock(&wb->lock);

@@ -25,7 +25,7 @@ static const char *const good_document =
 	"     'why_code': <@ms nothing>, 'auth_method': <@ms just 'publickey'>,"
 	"     'logins': <uint32 1>, 'rtt_us': <@mx just 412>,"
 	"     'last_rx_age_us': <@mx just 1000>, 'bytes_in': <uint64 12595>,"
-	"     'bytes_out': <uint64 8294>, 'channels': <uint32 1>,"
+	"     'bytes_out': <uint64 8294>, 'channels': <uint32 1>, 'stripe_sessions': <uint32 2>,"
 	"     'opens_pending': <uint32 0>, 'keepalives_missed': <uint32 0>},"
 	"    {'hop': <uint32 2>, 'hops': <uint32 3>,"
 	"     'address': <'user2@jumphost2.whatever.org:2222'>, 'state': <'up'>,"
@@ -47,19 +47,22 @@ static const char *const good_document =
 	"  'channels': <[{'channel': <uint32 1>, 'open': <true>,"
 	"                 'requests_in_flight': <uint32 3>},"
 	"                {'channel': <uint32 2>, 'open': <false>,"
-	"                 'requests_in_flight': <uint32 1>}]>"
+	"                 'requests_in_flight': <uint32 1>},"
+	"                {'channel': <uint32 3>, 'open': <true>, 'stripe': <true>,"
+	"                 'requests_in_flight': <uint32 4>}]>"
 	"}]>}";
 
 static const char *const good_text =
 	"/home/u/mnt/s3  server3:  (reconnect, soft, max_conns 2; shared daemon, pid 812)\n"
 	"  hop 1/3  user1@jumphost1.whatever.org:22  up since 11:01:02  rtt 0.4 ms"
-	"  in 12.3 KiB  out 8.1 KiB  logins 1  publickey\n"
+	"  in 12.3 KiB  out 8.1 KiB  +2 stripe sessions  logins 1  publickey\n"
 	"  hop 2/3  user2@jumphost2.whatever.org:2222  up since 11:01:02  rtt -"
 	"  in 100 B  out 3.0 MiB  2 keepalives unanswered  logins 2  password\n"
 	"  hop 3/3  anotherusername@backend.whatever.org:22  down since 2024-02-29 09:46:40:"
 	" connection lost (no answer to keepalives for 3 s)  logins 1  publickey\n"
 	"  sftp channel 1: open, 3 requests in flight\n"
 	"  sftp channel 2: closed, 1 request in flight\n"
+	"  sftp channel 3 (write stripe): open, 4 requests in flight\n"
 	"  write-behind: 1.5 KiB queued\n";
 
 static GPtrArray *mounts_of(const char *text)

@@ -239,7 +239,7 @@ static int fuse_server(const Variant *variant, const char *backend, const char *
 	servers.denied = variant->denied;
 
 	GError *error = NULL;
-	RemoteOptions ropts = { .reconnect = TRUE, .max_conns = 2, .lanes = variant->stripes };
+	RemoteOptions ropts = { .reconnect = TRUE, .max_conns = 2, .stripes = variant->stripes };
 	/* Two connections: open files must stay on the one that opened them. */
 	Remote *remote = remote_connect(open_sftp_server, &servers, backend, &ropts, &error);
 	FsContext *ctx = NULL;

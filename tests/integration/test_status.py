@@ -89,7 +89,11 @@ def test_three_hops_up_text_and_json_agree(lab, jumpfs_bin, mountpoint):
         assert hop["rtt_us"] is not None and hop["rtt_us"] >= 0, hop
         assert hop["logins"] >= 1 and hop["auth_method"].startswith("publickey"), hop
         assert hop["why"] is None and hop["channels"] >= 1
-    assert [c["open"] for c in mount["channels"]] == [True]
+    # The shared channel, and write_stripes=4's three, not open before a
+    # file is written.
+    assert [(c["open"], c["stripe"]) for c in mount["channels"]] == \
+        [(True, False)] + [(False, True)] * 3
+    assert "sftp channel 2 (write stripe): closed" in text
     assert mount["channels"][0]["requests_in_flight"] == 0
     assert mount["write_behind_queued_bytes"] == 0
 
