@@ -178,13 +178,30 @@ static char count_servers_that_wrote(Servers *servers, guint64 min_bytes)
 	return n;
 }
 
+static char count_servers(Servers *servers)
+{
+	g_mutex_lock(&servers->lock);
+	char n = (char)MIN(servers->pids->len, 127u);
+	g_mutex_unlock(&servers->lock);
+	return n;
+}
+
+static void signal_servers(Servers *servers, int sig)
+{
+	g_mutex_lock(&servers->lock);
+	for (guint i = 0; i < servers->pids->len; i++)
+		kill(g_array_index(servers->pids, pid_t, i), sig);
+	g_mutex_unlock(&servers->lock);
+}
+
 typedef struct {
 	Servers *servers;
 	int ctl, reply;
 } Control;
 
-/* The test's commands: 'k' kills the sftp-servers (answer: 'k'); 'w'
- * counts those that wrote a MiB (answer: the count). EOF ends it. */
+/* The test's commands: 'k' kills the sftp-servers, 'p' stops them, 'c'
+ * lets them go on (answer: the command); 'w' counts those that wrote a
+ * MiB, 'n' those started (answer: the count). EOF ends it. */
 static gpointer control_thread(gpointer data)
 {
 	Control *control = data;
@@ -195,6 +212,12 @@ static gpointer control_thread(gpointer data)
 			kill_sftp_servers(control->servers);
 		if (command == 'w')
 			answer = count_servers_that_wrote(control->servers, 1 << 20);
+		if (command == 'n')
+			answer = count_servers(control->servers);
+		if (command == 'p')
+			signal_servers(control->servers, SIGSTOP);
+		if (command == 'c')
+			signal_servers(control->servers, SIGCONT);
 		if (write(control->reply, &answer, 1) != 1)
 			break;
 	}
@@ -304,12 +327,27 @@ void kill_servers(Fixture *fx)
 	g_assert_cmpint(answer, ==, 'k');
 }
 
-guint servers_that_wrote_a_mib(Fixture *fx)
+static char control_ask(Fixture *fx, char command)
 {
 	char answer = 0;
-	g_assert_cmpint(write(fx->ctl, "w", 1), ==, 1);
+	g_assert_cmpint(write(fx->ctl, &command, 1), ==, 1);
 	g_assert_cmpint(read(fx->reply, &answer, 1), ==, 1);
-	return (guint)(unsigned char)answer;
+	return answer;
+}
+
+guint servers_that_wrote_a_mib(Fixture *fx)
+{
+	return (guint)(unsigned char)control_ask(fx, 'w');
+}
+
+guint servers_started(Fixture *fx)
+{
+	return (guint)(unsigned char)control_ask(fx, 'n');
+}
+
+void pause_servers(Fixture *fx, gboolean pause)
+{
+	g_assert_cmpint(control_ask(fx, pause ? 'p' : 'c'), ==, pause ? 'p' : 'c');
 }
 
 void fixture_setup(Fixture *fx, gconstpointer data)

@@ -102,6 +102,11 @@ void kill_servers(Fixture *fx);
 /* How many of the FUSE server's live sftp-servers have written at least
  * 1 MiB (their wchar): which connections a file's data went over. */
 guint servers_that_wrote_a_mib(Fixture *fx);
+/* sftp-servers the FUSE server has started and not killed. */
+guint servers_started(Fixture *fx);
+/* SIGSTOP (TRUE) or SIGCONT the sftp-servers: requests wait, nothing
+ * breaks. */
+void pause_servers(Fixture *fx, gboolean pause);
 void fixture_setup(Fixture *fx, gconstpointer data);
 void fixture_teardown(Fixture *fx, gconstpointer data);
 

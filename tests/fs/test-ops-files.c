@@ -285,11 +285,22 @@ static void test_write_striped(Fixture *fx, gconstpointer data)
 {
 	(void)data;
 	REQUIRE_MOUNT(fx);
-	const gsize len = 32 * 1024 * 1024 + 4097;
+	const gsize len = 32 * 1024 * 1024 + 4097, first = 1 << 20, stalled = 16 << 20;
 	guint8 *bytes = random_bytes(len);
 	int fd = open(P(fx, "big"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_ok(fd);
-	g_assert_true(write_all(fd, bytes, len));
+	/* Opening a file for writing opens the stripes' connections (2 for
+	 * operations + 3): wait for them, however slow this build is. */
+	for (int i = 0; i < 200 && servers_started(fx) < 5; i++)
+		g_usleep(50 * 1000);
+	g_assert_cmpuint(servers_started(fx), ==, 5);
+	g_assert_true(write_all(fd, bytes, first));
+	/* With the servers stopped the queue fills past the striping
+	 * threshold whatever the speeds: striping is then certain. */
+	pause_servers(fx, TRUE);
+	g_assert_true(write_all(fd, bytes + first, stalled));
+	pause_servers(fx, FALSE);
+	g_assert_true(write_all(fd, bytes + first + stalled, len - first - stalled));
 	/* Over data that may still be in flight on another connection. */
 	for (gsize off = 1000; off < len; off += 3 * 1024 * 1024 + 5) {
 		g_assert_cmpint(pwrite(fd, "overlap!", 8, (off_t)off), ==, 8);
