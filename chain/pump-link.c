@@ -191,6 +191,7 @@ static gboolean link_read_channel(Pump *pump, Link *link)
 		if (n > 0) {
 			link->to_local.end += (size_t)n;
 			link->consumed_since_grow += (size_t)n;
+			link->from_channel += (guint64)n;
 		} else if (n == SSH_EOF || (n == 0 && ssh_channel_is_eof(link->channel))) {
 			link->remote_eof = TRUE;
 		} else if (n == 0 || n == SSH_AGAIN) {

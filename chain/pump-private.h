@@ -14,6 +14,8 @@
 
 #define PUMP_LINK_BUFFER_SIZE (256 * 1024)
 #define PUMP_SOCKET_BUFFER_SIZE (512 * 1024)
+/* Passes over the links in one turn of the loop (pump_turn_links). */
+#define PUMP_TURN_PASSES_MAX 4
 
 /* Bytes waiting to move one way; [start, end) is filled. */
 typedef struct {
@@ -39,6 +41,7 @@ typedef struct {
 	size_t stderr_logged;
 	size_t window;          /* the receive window this channel keeps open */
 	size_t consumed_since_grow; /* bytes read since the window was last topped up */
+	guint64 from_channel;   /* bytes taken from the channel, ever */
 } Link;
 
 typedef enum { PUMP_OPEN_FORWARD, PUMP_OPEN_SUBSYSTEM } PumpOpenKind;

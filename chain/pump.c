@@ -175,13 +175,45 @@ static void pump_mark_dead(Pump *pump, const char *why)
 /* ---- the loop ---- */
 
 /* One turn without waiting: opens, bytes, finished links. */
-static void pump_turn(Pump *pump)
+/* Bytes the links have taken from their channels, ever. */
+static guint64 pump_links_moved(Pump *pump)
+{
+	guint64 sum = 0;
+	for (guint i = 0; i < pump->links->len; i++)
+		sum += ((Link *)g_ptr_array_index(pump->links, i))->from_channel;
+	return sum;
+}
+
+/* Reading one channel makes libssh handle every packet that has come,
+ * and it keeps other channels' data in their buffers: the socket then
+ * shows nothing, and a channel read earlier in the pass would wait for
+ * the next packet, a keepalive seconds later (a read of a mount with
+ * write stripes, whose jump2 session carries four channels, stalled
+ * 9 s). So passes repeat until one takes no byte from the socket nor
+ * from a channel; after the last allowed one, the poll does not wait.
+ * Returns TRUE when a pass may still have left data behind. */
+static gboolean pump_turn_links(Pump *pump)
+{
+	for (guint pass = 0; pass < PUMP_TURN_PASSES_MAX; pass++) {
+		uint64_t socket_before = pump->socket_counter.in_bytes;
+		guint64 moved_before = pump_links_moved(pump);
+		for (guint i = 0; pump->death == NULL && i < pump->links->len; i++) {
+			if (!link_pump(pump, g_ptr_array_index(pump->links, i)))
+				pump_note_death(pump, ssh_get_error(pump->session));
+		}
+		if (pump->death != NULL || pump->links->len < 2 ||
+		    (pump->socket_counter.in_bytes == socket_before &&
+		     pump_links_moved(pump) == moved_before))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Returns TRUE when it should run again without waiting. */
+static gboolean pump_turn(Pump *pump)
 {
 	pump_open_step(pump);
-	for (guint i = 0; pump->death == NULL && i < pump->links->len; i++) {
-		if (!link_pump(pump, g_ptr_array_index(pump->links, i)))
-			pump_note_death(pump, ssh_get_error(pump->session));
-	}
+	gboolean again = pump_turn_links(pump);
 	if (pump->death != NULL)
 		pump_mark_dead(pump, pump->death);
 	if (!pump->dead && pump->window_overrun)
@@ -194,6 +226,7 @@ static void pump_turn(Pump *pump)
 			g_ptr_array_remove_index_fast(pump->links, i);
 	}
 	g_atomic_int_set(&pump->link_count, (gint)pump->links->len);
+	return again && !pump->dead;
 }
 
 static int pump_min_timeout(int a, int b)
@@ -226,8 +259,9 @@ static gpointer pump_thread(gpointer data)
 		if (stopping)
 			break;
 		int timeout_ms = -1;
+		gboolean again = FALSE;
 		if (!pump->dead) {
-			pump_turn(pump);
+			again = pump_turn(pump);
 			gint64 now = g_get_monotonic_time();
 			if (!pump_keepalive(pump, now, &timeout_ms) && !pump->dead) {
 				g_autofree char *why = g_strdup_printf(
@@ -256,6 +290,8 @@ static gpointer pump_thread(gpointer data)
 			g_array_append_val(fds, sess);
 			timeout_ms = pump_min_timeout(timeout_ms, nudge_ms);
 			timeout_ms = pump_min_timeout(timeout_ms, pump_open_next_deadline_ms(pump));
+			if (again)
+				timeout_ms = 0;
 		}
 		for (guint i = 0; !pump->dead && i < pump->links->len; i++) {
 			Link *link = g_ptr_array_index(pump->links, i);

@@ -37,6 +37,7 @@ class Mismatch(Exception):
 
 class Fsx:
     def __init__(self, path, shadow_path, seed, max_size, max_op, log_len=40):
+        self.worst_op = 0.0  # seconds of the slowest operation
         self.path = path
         self.shadow_path = shadow_path
         self.rng = random.Random(seed)
@@ -232,7 +233,9 @@ class Fsx:
         while self.opno < ops:
             f = self.rng.choice(funcs)
             self.counts[f.__name__[3:]] += 1
+            start = time.monotonic()
             f()
+            self.worst_op = max(self.worst_op, time.monotonic() - start)
             self.opno += 1
         self._note("final compare")
         self.op_stat()
@@ -276,6 +279,7 @@ def main():
     elapsed = time.monotonic() - start
     print(json.dumps({"seed": seed, "ops": fsx.opno, "mismatches": status,
                       "size": fsx.size, "seconds": round(elapsed, 2),
+                      "worst_op_seconds": round(fsx.worst_op, 3),
                       "counts": dict(fsx.counts)}))
     return status
 
