@@ -443,6 +443,10 @@ config_parse_special(const ConfigKeyword *keyword, char **args,
 		return (int)nargs;
 	}
 	case CONFIG_KW_ESCAPE_CHAR:
+		if (arg[0] == '\0') {  /* EscapeChar "": as ssh says (and no read past it) */
+			config_set_error(error, file, line, "Missing argument.");
+			return -1;
+		}
 		if (strcmp(arg, "none") == 0)
 			value->number = -2;
 		else if (arg[1] == '\0')

@@ -107,6 +107,8 @@ test_parse_values(void)
 		{ "identityagent", { "${UNSET}/a" }, "Invalid environment expansion ${UNSET}/a.", 0 },
 		{ "identityagent", { "${SET}/a" }, NULL, 0 },
 		{ "escapechar", { "^A" }, NULL, 1 },
+		/* fuzz-config found a read past "" here (ASan) */
+		{ "escapechar", { "" }, "Missing argument.", 0 },
 		{ "setenv", { "NOEQUALS" }, "Invalid SetEnv.", 0 },
 		{ "userknownhostsfile", { "a", "none" }, "\"none\" argument must appear alone", 0 },
 	};
