@@ -296,7 +296,8 @@ static void test_write_striped(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(servers_started(fx), ==, 5);
 	g_assert_true(write_all(fd, bytes, first));
 	/* With the servers stopped the queue fills past the striping
-	 * threshold whatever the speeds: striping is then certain. */
+	 * threshold whatever the build's speed; the stripes then take part
+	 * of what follows. */
 	pause_servers(fx, TRUE);
 	g_assert_true(write_all(fd, bytes + first, stalled));
 	pause_servers(fx, FALSE);
