@@ -14,6 +14,7 @@ import stat
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -264,6 +265,12 @@ print(reads, bad)
     assert reads > 0, err
     assert bad == 0, f"{bad} of {reads} reads saw a missing or torn file"
     assert (b / "state.json").read_bytes() == b"9" * 50000
+    # A file renamed over while the reader had it open is kept as
+    # .fuse_hidden* by the kernel until the reader's RELEASE, which the
+    # kernel sends after close(2) has returned: give it time to go.
+    deadline = time.monotonic() + 10
+    while sorted(os.listdir(b)) != ["done", "state.json"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sorted(os.listdir(b)) == ["done", "state.json"]
 
 
