@@ -53,6 +53,7 @@ struct Remote {
 	GThread *thread;
 	void (*on_change)(void *data);
 	void *on_change_data;
+	guint notifying;          /* on_change runs (without the lock) */
 };
 
 static SftpConn *remote_open_conn(Remote *remote, guint slot, GError **error)
@@ -220,6 +221,24 @@ static void remote_attempt_done(Remote *remote, guint slot, SftpConn *conn,
 	g_cond_broadcast(&remote->cond);
 }
 
+/* Called with lock held, and returns with it held: runs the listener
+ * without the lock. remote_on_change waits for a run under way, so that
+ * whoever clears the listener may then free what it points at (a
+ * writeback freed while the listener ran was a use after free, TSan). */
+static void remote_notify(Remote *remote)
+{
+	void (*fn)(void *) = remote->on_change;
+	void *data = remote->on_change_data;
+	if (fn == NULL)
+		return;
+	remote->notifying++;
+	g_mutex_unlock(&remote->lock);
+	fn(data);
+	g_mutex_lock(&remote->lock);
+	remote->notifying--;
+	g_cond_broadcast(&remote->cond);
+}
+
 /* Extra channels open side by side: each is a channel open at the last
  * hop and an SFTP handshake, round trips that need not wait for one
  * another. */
@@ -283,14 +302,12 @@ static void remote_open_extras(Remote *remote)
 		g_clear_error(&job->error);
 		g_free(job);
 	}
-	void (*on_change)(void *) = remote->on_change;
-	void *on_change_data = remote->on_change_data;
 	g_mutex_unlock(&remote->lock);
 	g_ptr_array_unref(old);
 	g_ptr_array_unref(jobs);
-	if (opened && on_change != NULL)
-		on_change(on_change_data);
 	g_mutex_lock(&remote->lock);
+	if (opened)
+		remote_notify(remote);
 }
 
 static gpointer remote_thread_main(gpointer data)
@@ -324,15 +341,13 @@ static gpointer remote_thread_main(gpointer data)
 		SftpConn *old = NULL;
 		g_mutex_lock(&remote->lock);
 		remote_attempt_done(remote, (guint)slot, conn, error, &old);
-		void (*on_change)(void *) = remote->on_change;
-		void *on_change_data = remote->on_change_data;
 		g_mutex_unlock(&remote->lock);
 		g_clear_error(&error);
 		if (old != NULL)
 			sftpc_unref(old);
-		if (conn != NULL && on_change != NULL)
-			on_change(on_change_data);
 		g_mutex_lock(&remote->lock);
+		if (conn != NULL)
+			remote_notify(remote);
 	}
 	g_mutex_unlock(&remote->lock);
 	return NULL;
@@ -601,5 +616,7 @@ void remote_on_change(Remote *remote, void (*fn)(void *data), void *data)
 	g_mutex_lock(&remote->lock);
 	remote->on_change = fn;
 	remote->on_change_data = data;
+	while (remote->notifying > 0)
+		g_cond_wait(&remote->cond, &remote->lock);
 	g_mutex_unlock(&remote->lock);
 }

@@ -115,7 +115,9 @@ void remote_keep_trying(Remote *remote, gint64 until);
  * while it is live. */
 gint64 remote_down_since(Remote *remote);
 /* fn(data) is called (from the Remote's thread, no lock held) after a
- * slot opened. One listener; set it before anything can break. */
+ * slot opened. One listener; set it before anything can break. Returns
+ * once no call of the previous listener runs any more (so NULL, then
+ * free its data); never call it from the listener. */
 void remote_on_change(Remote *remote, void (*fn)(void *data), void *data);
 
 #endif
