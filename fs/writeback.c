@@ -415,13 +415,19 @@ static gboolean wb_lane0(WbFile *wf, const char *path)
 	return FALSE;
 }
 
+/* Channels one file's writes may be striped over, its own included. */
+static guint wb_stripes_wanted(Writeback *wb)
+{
+	return MIN(wb->options.stripes, MIN(remote_stripes(wb->remote), WB_MAX_LANES));
+}
+
 /* Striping: the file opened on more channels, all at once and without
  * waiting (lane 0 keeps its requests flowing meanwhile); answers are
  * collected on later passes. */
 static void wb_open_lanes(WbFile *wf, const char *path)
 {
 	Writeback *wb = wf->wb;
-	guint want = MIN(wb->options.stripes, MIN(remote_stripes(wb->remote), WB_MAX_LANES));
+	guint want = wb_stripes_wanted(wb);
 	for (guint i = 1; i < want; i++) {
 		WbLane *lane = &wf->lanes[i];
 		if (lane->opening == NULL)
@@ -624,7 +630,7 @@ WbFile *writeback_file_new(Writeback *wb, FsFile *file, const char *path)
 	sftpc_get_chunk_sizes(file->conn, NULL, &wf->chunk);
 	/* The channels striping will want, opened in the background now so
 	 * that they are there when a big file needs them. */
-	guint want = MIN(wb->options.stripes, MIN(remote_stripes(wb->remote), WB_MAX_LANES));
+	guint want = wb_stripes_wanted(wb);
 	for (guint i = 1; i < want; i++) {
 		SftpConn *conn;
 		if (remote_acquire_slot(wb->remote, remote_stripe_slot(wb->remote, i),
